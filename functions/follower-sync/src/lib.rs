@@ -1,0 +1,35 @@
+//! follower-sync: syncs every account's followers from WeChat.
+//!
+//! The queue plumbing (typed jobs, per-message failure reporting) is in place; the job's own
+//! work arrives with issue #8, and until then every job fails visibly (it is retried and
+//! then kept in the dead-letter queue), never silently dropped.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use livenotify::jobs::SyncJob;
+use livenotify::store::Store;
+
+livenotify::function_info!();
+
+/// What the handler needs, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// The table.
+    pub store: Store,
+}
+
+/// Why a job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// This build cannot do the job yet.
+    #[error("follower-sync cannot process {0:?} in this release (see issue #8)")]
+    NotAvailable(SyncJob),
+}
+
+/// Handles one SQS batch, reporting failed messages individually.
+pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
+    livenotify::queue::process_batch(event, |job: SyncJob| process(deps, job)).await
+}
+
+async fn process(_deps: &Deps, job: SyncJob) -> Result<(), JobError> {
+    Err(JobError::NotAvailable(job))
+}

@@ -1,0 +1,192 @@
+//! The local stack's gateway: drives the real function code on one machine, with moto as
+//! DynamoDB/SQS/S3 and (optionally) the WeChat sandbox.
+//!
+//! - HTTP: `/api/*` -> admin-api's router, `/wechat/*` -> wechat-callback's router;
+//! - SQS: polls the push, QR and sync queues and invokes the queue functions' handlers with
+//!   Lambda-shaped batches, honouring partial batch failures;
+//! - schedule: enqueues the nightly sync at 01:00 Asia/Shanghai, as EventBridge Scheduler does.
+
+pub mod poller;
+pub mod provision;
+pub mod schedule;
+
+use livenotify::aws::AwsClients;
+use livenotify::config::CoreConfig;
+use livenotify::jobs::SyncJob;
+use livenotify::store::Store;
+use poller::PollSettings;
+use provision::Resources;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// Bad configuration (e.g. an unusable secrets key).
+    #[error(transparent)]
+    Secrets(#[from] livenotify::secrets::SecretsError),
+    /// Socket trouble.
+    #[error("gateway socket: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running gateway; dropping it does not stop it, [`Gateway::shutdown`] does.
+pub struct Gateway {
+    /// Where it serves HTTP.
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Gateway {
+    /// Base URL of the HTTP side.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving and polling, waiting for in-flight work to finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// The functions this gateway runs, as their crates report themselves.
+pub fn functions() -> Vec<livenotify::function::FunctionInfo> {
+    vec![
+        wechat_callback::FUNCTION,
+        admin_api::FUNCTION,
+        qr_generator::FUNCTION,
+        push_worker::FUNCTION,
+        follower_sync::FUNCTION,
+    ]
+}
+
+/// Starts serving on `listener` and polling the queues of `resources`.
+pub async fn start(
+    clients: AwsClients,
+    config: CoreConfig,
+    resources: Resources,
+    listener: TcpListener,
+) -> Result<Gateway, GatewayError> {
+    let store = Store::from_config(&clients, &config)?;
+    let (shutdown, stop) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+
+    let app = admin_api::router(admin_api::AppState {
+        store: store.clone(),
+        functions: functions(),
+    })
+    .merge(wechat_callback::router(wechat_callback::AppState {
+        store: store.clone(),
+    }));
+    let addr = listener.local_addr()?;
+    let mut http_stop = stop.clone();
+    tasks.spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.wait_for(|stop| *stop).await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "gateway http server stopped");
+        }
+    });
+
+    let wait = Duration::from_secs(1);
+    let push = push_worker::Deps {
+        store: store.clone(),
+    };
+    let settings = PollSettings {
+        queue_url: resources.push.url.clone(),
+        batch_size: 10,
+        wait,
+    };
+    tasks.spawn(poller::poll(
+        clients.sqs.clone(),
+        settings,
+        stop.clone(),
+        move |event| {
+            let deps = push.clone();
+            async move { push_worker::handle(&deps, event).await }
+        },
+    ));
+    let qr = qr_generator::Deps {
+        store: store.clone(),
+    };
+    let settings = PollSettings {
+        queue_url: resources.qr.url.clone(),
+        batch_size: 5,
+        wait,
+    };
+    tasks.spawn(poller::poll(
+        clients.sqs.clone(),
+        settings,
+        stop.clone(),
+        move |event| {
+            let deps = qr.clone();
+            async move { qr_generator::handle(&deps, event).await }
+        },
+    ));
+    let sync = follower_sync::Deps { store };
+    let settings = PollSettings {
+        queue_url: resources.sync.url.clone(),
+        batch_size: 1,
+        wait,
+    };
+    tasks.spawn(poller::poll(
+        clients.sqs.clone(),
+        settings,
+        stop.clone(),
+        move |event| {
+            let deps = sync.clone();
+            async move { follower_sync::handle(&deps, event).await }
+        },
+    ));
+
+    tasks.spawn(nightly_sync(
+        clients.sqs.clone(),
+        resources.sync.url.clone(),
+        stop,
+    ));
+    tracing::info!(%addr, "gateway serving");
+    Ok(Gateway {
+        addr,
+        shutdown,
+        tasks,
+    })
+}
+
+/// Enqueues "sync every account" at each 01:00 Asia/Shanghai, like the deployed schedule.
+async fn nightly_sync(
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let now = chrono::Utc::now();
+        let next = schedule::next_sync_after(now);
+        let wait = (next - now).to_std().unwrap_or(Duration::from_secs(1));
+        tracing::info!(next = %next, "nightly sync scheduled");
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let job = SyncJob::AllAccounts {
+            trigger: livenotify::domain::SyncTrigger::Schedule,
+        };
+        let body = serde_json::to_string(&job).unwrap_or_default();
+        if let Err(e) = sqs
+            .send_message()
+            .queue_url(&queue_url)
+            .message_body(body)
+            .send()
+            .await
+        {
+            tracing::error!(error = %e, "could not enqueue the nightly sync");
+        }
+    }
+}

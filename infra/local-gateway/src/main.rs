@@ -1,0 +1,51 @@
+//! `livenotify-local`: provisions the stand-in AWS resources and runs the gateway until Ctrl-C.
+//!
+//! Started by `make dev` (see README), which first starts moto and sets `AWS_ENDPOINT_URL`.
+
+use livenotify::aws::AwsClients;
+use livenotify::config::{ConfigError, CoreConfig, Env};
+use livenotify::secrets::SecretBox;
+use local_gateway::provision::{self, ResourceNames};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    livenotify::telemetry::init();
+    let env = Env::process();
+    if env.optional("AWS_ENDPOINT_URL").is_none() {
+        return Err(ConfigError::Missing {
+            name: "AWS_ENDPOINT_URL",
+            purpose: "the local AWS stand-in (moto)",
+        }
+        .into());
+    }
+    let listen = env.or("LISTEN", "127.0.0.1:8080");
+    let clients = AwsClients::from_env().await;
+    let mut names = ResourceNames::local();
+    names.table = env.or("TABLE_NAME", &names.table);
+    let resources = provision::provision(&clients, &names).await?;
+    let config = CoreConfig {
+        table_name: resources.table.clone(),
+        // Moto forgets everything when it stops, so a key per run loses nothing.
+        secrets_key: env
+            .optional("SECRETS_KEY")
+            .unwrap_or_else(SecretBox::generate_key),
+        wechat_api_base: env.url_or("WECHAT_API_BASE", "https://api.weixin.qq.com")?,
+        wecom_api_base: env.url_or("WECOM_API_BASE", "https://qyapi.weixin.qq.com")?,
+        wechat_open_base: env.url_or("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")?,
+    };
+    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    let gateway = local_gateway::start(clients, config, resources.clone(), listener).await?;
+    let url = gateway.url();
+    println!("livenotify local stack is up");
+    println!("  admin API        {url}/api   (health: {url}/api/health)");
+    println!("  WeChat callbacks {url}/wechat/<appid>");
+    println!("  table {}, bucket {}", resources.table, resources.bucket);
+    println!(
+        "  queues {} | {} | {}",
+        resources.push.url, resources.qr.url, resources.sync.url
+    );
+    println!("Ctrl-C stops everything.");
+    tokio::signal::ctrl_c().await?;
+    gateway.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! The emulated WeChat HTTP APIs. Handlers parse leniently and answer every problem with
+//! WeChat's errcode (HTTP 200), never a panic or a framework rejection.
+
+pub mod common;
+pub mod oauth;
+pub mod qr;
+pub mod send;
+pub mod token;
+pub mod users;
+pub mod wecom;
+
+use crate::sandbox::Sandbox;
+use crate::settings::endpoints as ep;
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+/// Every route: WeChat APIs, OAuth pages, WeCom under `/wecom`, control API under `/sandbox`.
+pub fn router(sandbox: Sandbox) -> Router {
+    Router::new()
+        .route(ep::TOKEN, get(token::token))
+        .route(ep::STABLE_TOKEN, post(token::stable_token))
+        .route(ep::TEMPLATE_SEND, post(send::template))
+        .route(ep::BIZSEND, post(send::bizsend))
+        .route(ep::SUBSCRIBE_SEND, post(send::subscribe_send))
+        .route(ep::CUSTOM_SEND, post(send::custom))
+        .route(ep::QRCODE_CREATE, post(qr::create))
+        .route(ep::SHOWQRCODE, get(qr::show))
+        .route(ep::USER_GET, get(users::list))
+        .route(ep::USER_INFO, get(users::info))
+        .route(ep::USER_BATCHGET, post(users::batchget))
+        .route(ep::OAUTH_AUTHORIZE, get(oauth::authorize))
+        .route(ep::OAUTH_ACCESS_TOKEN, get(oauth::access_token))
+        .route(ep::WECOM_GETTOKEN, get(wecom::gettoken))
+        .route(ep::WECOM_SEND, post(wecom::send))
+        .merge(crate::control::routes())
+        .fallback(unknown)
+        .with_state(sandbox)
+}
+
+/// Anything else: say clearly that the sandbox does not emulate it.
+async fn unknown(uri: Uri) -> impl IntoResponse {
+    tracing::warn!(path = uri.path(), "call to an endpoint the sandbox does not emulate");
+    let body = serde_json::json!({
+        "errcode": 404,
+        "errmsg": format!("wechat-sandbox does not emulate {}", uri.path()),
+    });
+    (StatusCode::NOT_FOUND, axum::Json(body))
+}

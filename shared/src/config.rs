@@ -1,0 +1,220 @@
+//! Typed configuration from the environment. Each function declares what it needs; a missing
+//! or malformed variable stops start-up with an error that names it.
+
+use std::str::FromStr;
+
+/// Why the configuration could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set (or empty).
+    #[error("configuration: environment variable {name} is required ({purpose})")]
+    Missing {
+        /// Variable.
+        name: &'static str,
+        /// What it is for.
+        purpose: &'static str,
+    },
+    /// A variable is set to something unusable.
+    #[error("configuration: environment variable {name} is invalid: {reason}")]
+    Invalid {
+        /// Variable.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Looks a variable up by name.
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+/// Reads variables from a source (the process environment, or a map in tests).
+pub struct Env<'a> {
+    lookup: Lookup<'a>,
+}
+
+impl Default for Env<'_> {
+    fn default() -> Self {
+        Self::process()
+    }
+}
+
+impl<'a> Env<'a> {
+    /// The process environment.
+    pub fn process() -> Self {
+        Self {
+            lookup: Box::new(|name| std::env::var(name).ok()),
+        }
+    }
+
+    /// A fixed set of variables.
+    pub fn from_pairs(pairs: &'a [(&'a str, &'a str)]) -> Self {
+        Self {
+            lookup: Box::new(move |name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_string())
+            }),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A required text variable.
+    pub fn required(
+        &self,
+        name: &'static str,
+        purpose: &'static str,
+    ) -> Result<String, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing { name, purpose })
+    }
+
+    /// An optional text variable with a default.
+    pub fn or(&self, name: &'static str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_string())
+    }
+
+    /// An optional variable.
+    pub fn optional(&self, name: &'static str) -> Option<String> {
+        self.get(name)
+    }
+
+    /// An optional parsed variable with a default.
+    pub fn parse_or<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|e: T::Err| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// A required URL (http or https), returned without a trailing slash.
+    pub fn url(&self, name: &'static str, purpose: &'static str) -> Result<String, ConfigError> {
+        check_url(name, self.required(name, purpose)?)
+    }
+
+    /// An optional URL with a default, returned without a trailing slash.
+    pub fn url_or(&self, name: &'static str, default: &str) -> Result<String, ConfigError> {
+        check_url(name, self.or(name, default))
+    }
+}
+
+fn check_url(name: &'static str, value: String) -> Result<String, ConfigError> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => {
+            Ok(value.trim_end_matches('/').to_string())
+        }
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("{value:?} is not an http(s) URL"),
+        }),
+    }
+}
+
+/// Settings every function shares.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// DynamoDB table (`TABLE_NAME`).
+    pub table_name: String,
+    /// Key sealing account secrets (`SECRETS_KEY`, base64 of 32 bytes).
+    pub secrets_key: String,
+    /// WeChat API base (`WECHAT_API_BASE`).
+    pub wechat_api_base: String,
+    /// WeCom API base (`WECOM_API_BASE`).
+    pub wecom_api_base: String,
+    /// WeChat OAuth page base (`WECHAT_OPEN_BASE`).
+    pub wechat_open_base: String,
+}
+
+impl CoreConfig {
+    /// Reads the shared settings.
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let secrets_key = env.required("SECRETS_KEY", "base64 key that seals account secrets")?;
+        crate::secrets::SecretBox::from_base64(&secrets_key).map_err(|e| ConfigError::Invalid {
+            name: "SECRETS_KEY",
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            table_name: env.required("TABLE_NAME", "the DynamoDB table")?,
+            secrets_key,
+            wechat_api_base: env.url_or("WECHAT_API_BASE", "https://api.weixin.qq.com")?,
+            wecom_api_base: env.url_or("WECOM_API_BASE", "https://qyapi.weixin.qq.com")?,
+            wechat_open_base: env.url_or("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    #[test]
+    fn missing_variable_is_named() {
+        let env = Env::from_pairs(&[("SECRETS_KEY", KEY)]);
+        let err = CoreConfig::from_env(&env).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::Missing {
+                name: "TABLE_NAME",
+                purpose: "the DynamoDB table"
+            }
+        );
+        assert!(err.to_string().contains("TABLE_NAME"));
+    }
+
+    #[test]
+    fn malformed_variables_are_named() {
+        let env = Env::from_pairs(&[
+            ("SECRETS_KEY", KEY),
+            ("TABLE_NAME", "t"),
+            ("WECHAT_API_BASE", "ftp://x"),
+        ]);
+        let err = CoreConfig::from_env(&env).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "WECHAT_API_BASE",
+                ..
+            }
+        ));
+        let env = Env::from_pairs(&[("SECRETS_KEY", "short"), ("TABLE_NAME", "t")]);
+        assert!(matches!(
+            CoreConfig::from_env(&env).unwrap_err(),
+            ConfigError::Invalid {
+                name: "SECRETS_KEY",
+                ..
+            }
+        ));
+        let env = Env::from_pairs(&[("N", "x")]);
+        assert!(matches!(
+            env.parse_or::<u32>("N", 1),
+            Err(ConfigError::Invalid { name: "N", .. })
+        ));
+    }
+
+    #[test]
+    fn defaults_apply_and_trailing_slashes_go() {
+        let env = Env::from_pairs(&[
+            ("SECRETS_KEY", KEY),
+            ("TABLE_NAME", "t"),
+            ("WECOM_API_BASE", "http://127.0.0.1:9/"),
+        ]);
+        let config = CoreConfig::from_env(&env).unwrap();
+        assert_eq!(config.wechat_api_base, "https://api.weixin.qq.com");
+        assert_eq!(config.wecom_api_base, "http://127.0.0.1:9");
+    }
+}

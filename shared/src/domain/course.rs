@@ -1,0 +1,99 @@
+use super::{AccountId, CourseId, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Editorial state of a course, set by admins. Whether it is upcoming, live or ended follows
+/// from its times (see [`Course::phase_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CourseStatus {
+    /// Being prepared; not shown to users, not pushed.
+    Draft,
+    /// Visible and pushable.
+    #[default]
+    Published,
+    /// Called off; its page says so and nothing more is pushed.
+    Cancelled,
+}
+
+/// Which WeChat template carries this course's notification on one account, and how the
+/// course's fields fill the template's keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateMapping {
+    /// WeChat template id.
+    pub template_id: String,
+    /// Template key (e.g. `thing1`) -> text with placeholders such as `{title}`, `{start_time}`.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// A live course.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Course {
+    /// Id.
+    pub id: CourseId,
+    /// Title shown everywhere.
+    pub title: String,
+    /// Speaker (讲者).
+    #[serde(default)]
+    pub speaker: String,
+    /// Longer description.
+    #[serde(default)]
+    pub description: String,
+    /// When the live starts.
+    pub starts_at: Timestamp,
+    /// When it ends, if known.
+    #[serde(default)]
+    pub ends_at: Option<Timestamp>,
+    /// The live room.
+    pub live_url: String,
+    /// Cover image URL.
+    #[serde(default)]
+    pub cover_url: Option<String>,
+    /// Subscription account a viewer must follow before entering (the follow gate).
+    #[serde(default)]
+    pub required_account: Option<AccountId>,
+    /// Template per service account used when pushing this course.
+    #[serde(default)]
+    pub templates: BTreeMap<AccountId, TemplateMapping>,
+    /// Minutes before the start at which signed-up users are reminded; `None` = no reminder.
+    #[serde(default)]
+    pub reminder_minutes: Option<u32>,
+    /// Editorial status.
+    #[serde(default)]
+    pub status: CourseStatus,
+    /// Optimistic-concurrency version, incremented by every update.
+    #[serde(default)]
+    pub version: u64,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// Where a course is in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoursePhase {
+    /// Not started yet.
+    Upcoming,
+    /// Started and not ended.
+    Live,
+    /// Over.
+    Ended,
+}
+
+impl Course {
+    /// Phase at `now`. A course with no end time counts as live for 3 hours after its start.
+    pub fn phase_at(&self, now: Timestamp) -> CoursePhase {
+        let end = self
+            .ends_at
+            .unwrap_or(self.starts_at + chrono::Duration::hours(3));
+        if now < self.starts_at {
+            CoursePhase::Upcoming
+        } else if now < end {
+            CoursePhase::Live
+        } else {
+            CoursePhase::Ended
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Domain types: what the platform talks about, independent of storage and transport.
+
+mod account;
+mod admin;
+mod audit;
+mod course;
+mod delivery;
+mod follower;
+mod ids;
+mod push;
+mod signup;
+mod sync_run;
+mod time;
+
+pub use account::{Account, AccountKind, AccountSecrets, CallbackMode};
+pub use admin::{AdminUser, Role};
+pub use audit::{AuditEntry, AuditOutcome};
+pub use course::{Course, CoursePhase, CourseStatus, TemplateMapping};
+pub use delivery::{Delivery, DeliveryStatus};
+pub use follower::Follower;
+pub use ids::{AccountId, AuditId, CourseId, IdError, PushId, SyncRunId};
+pub use push::{Audience, Channel, Push, PushCounters, PushStatus};
+pub use signup::SignUp;
+pub use sync_run::{SyncCounts, SyncRun, SyncRunStatus, SyncTrigger};
+pub use time::{Timestamp, now, sort_key_time};

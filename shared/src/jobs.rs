@@ -1,0 +1,55 @@
+//! Messages on the work queues, one enum per queue. Every function that enqueues or consumes
+//! them uses these types, so producer and consumer cannot drift apart.
+
+use crate::domain::{AccountId, CourseId, PushId, SyncRunId, SyncTrigger};
+use serde::{Deserialize, Serialize};
+
+/// QR queue: render and store a course's QR codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum QrJob {
+    /// (Re)generate every QR code of a course.
+    Generate {
+        /// Course.
+        course_id: CourseId,
+    },
+}
+
+/// Push queue: plan a push's fan-out, or send one batch of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PushJob {
+    /// Page the audience and enqueue recipient batches.
+    Plan {
+        /// Push.
+        push_id: PushId,
+    },
+    /// Send to these recipients.
+    Batch {
+        /// Push.
+        push_id: PushId,
+        /// Recipients (openids of the push's account).
+        openids: Vec<String>,
+    },
+}
+
+/// Sync queue: sync one account (or start every account's sync).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SyncJob {
+    /// Start a sync of every official account (the nightly schedule).
+    AllAccounts {
+        /// Why.
+        trigger: SyncTrigger,
+    },
+    /// Sync one account, resuming `run_id` if given.
+    Account {
+        /// Account.
+        account_id: AccountId,
+        /// Run to resume.
+        #[serde(default)]
+        run_id: Option<SyncRunId>,
+        /// Why.
+        trigger: SyncTrigger,
+    },
+}

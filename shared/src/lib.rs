@@ -1,0 +1,14 @@
+//! livenotify core: configuration, domain types, the DynamoDB store and the WeChat client.
+//!
+//! Every Lambda in `functions/` composes these pieces and adds only its trigger's plumbing.
+
+pub mod aws;
+pub mod config;
+pub mod domain;
+pub mod function;
+pub mod jobs;
+pub mod queue;
+pub mod secrets;
+pub mod store;
+pub mod telemetry;
+pub mod wechat;

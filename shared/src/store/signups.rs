@@ -1,0 +1,75 @@
+//! Course sign-ups (from scanning a course's parametric QR): by course, by user.
+
+use super::keys::{self, Index, IndexKey, Key};
+use super::{Page, PageRequest, Query, Store, StoreError, StoreResult, Stored};
+use crate::domain::{AccountId, CourseId, SignUp};
+
+impl Stored for SignUp {
+    const ENTITY: &'static str = "signup";
+
+    fn key(&self) -> Key {
+        keys::signup(self.course_id, &self.account_id, &self.openid)
+    }
+
+    fn index_keys(&self) -> Vec<IndexKey> {
+        vec![keys::signup_by_user(
+            &self.account_id,
+            &self.openid,
+            self.course_id,
+        )]
+    }
+}
+
+impl Store {
+    /// Records a sign-up once; returns false if the user had already signed up (the first
+    /// sign-up time is kept).
+    pub async fn add_signup(&self, signup: &SignUp) -> StoreResult<bool> {
+        let id = format!(
+            "{}/{}/{}",
+            signup.course_id, signup.account_id, signup.openid
+        );
+        match self.create(signup, id).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Sign-ups of a course.
+    pub async fn list_signups_by_course(
+        &self,
+        course: CourseId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<SignUp>> {
+        let query =
+            Query::partition(None, keys::course_pk(course)).begins_with(keys::SIGNUP_PREFIX);
+        self.query(&query, page).await
+    }
+
+    /// Courses a user signed up for (through one account).
+    pub async fn list_signups_by_user(
+        &self,
+        account: &AccountId,
+        openid: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<SignUp>> {
+        let query = Query::partition(Some(Index::Gsi1), keys::user_pk(account, openid))
+            .begins_with(keys::SIGNUP_PREFIX);
+        self.query(&query, page).await
+    }
+
+    /// Removes a sign-up.
+    pub async fn delete_signup(
+        &self,
+        course: CourseId,
+        account: &AccountId,
+        openid: &str,
+    ) -> StoreResult<()> {
+        self.delete_existing(
+            "signup",
+            &keys::signup(course, account, openid),
+            format!("{course}/{account}/{openid}"),
+        )
+        .await
+    }
+}
