@@ -10,6 +10,7 @@ pub mod poller;
 pub mod provision;
 pub mod schedule;
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use livenotify::aws::AwsClients;
 use livenotify::config::CoreConfig;
 use livenotify::jobs::SyncJob;
@@ -96,56 +97,30 @@ pub async fn start(
         }
     });
 
-    let wait = Duration::from_secs(1);
+    // Batch sizes match the event-source mappings in template.yaml.
+    let queues = QueuePoller {
+        sqs: clients.sqs.clone(),
+        stop: stop.clone(),
+    };
     let push = push_worker::Deps {
         store: store.clone(),
     };
-    let settings = PollSettings {
-        queue_url: resources.push.url.clone(),
-        batch_size: 10,
-        wait,
-    };
-    tasks.spawn(poller::poll(
-        clients.sqs.clone(),
-        settings,
-        stop.clone(),
-        move |event| {
-            let deps = push.clone();
-            async move { push_worker::handle(&deps, event).await }
-        },
-    ));
+    queues.spawn(&mut tasks, &resources.push.url, 10, move |event| {
+        let deps = push.clone();
+        async move { push_worker::handle(&deps, event).await }
+    });
     let qr = qr_generator::Deps {
         store: store.clone(),
     };
-    let settings = PollSettings {
-        queue_url: resources.qr.url.clone(),
-        batch_size: 5,
-        wait,
-    };
-    tasks.spawn(poller::poll(
-        clients.sqs.clone(),
-        settings,
-        stop.clone(),
-        move |event| {
-            let deps = qr.clone();
-            async move { qr_generator::handle(&deps, event).await }
-        },
-    ));
+    queues.spawn(&mut tasks, &resources.qr.url, 5, move |event| {
+        let deps = qr.clone();
+        async move { qr_generator::handle(&deps, event).await }
+    });
     let sync = follower_sync::Deps { store };
-    let settings = PollSettings {
-        queue_url: resources.sync.url.clone(),
-        batch_size: 1,
-        wait,
-    };
-    tasks.spawn(poller::poll(
-        clients.sqs.clone(),
-        settings,
-        stop.clone(),
-        move |event| {
-            let deps = sync.clone();
-            async move { follower_sync::handle(&deps, event).await }
-        },
-    ));
+    queues.spawn(&mut tasks, &resources.sync.url, 1, move |event| {
+        let deps = sync.clone();
+        async move { follower_sync::handle(&deps, event).await }
+    });
 
     tasks.spawn(nightly_sync(
         clients.sqs.clone(),
@@ -158,6 +133,32 @@ pub async fn start(
         shutdown,
         tasks,
     })
+}
+
+/// Starts pollers that share one SQS client and one stop signal.
+struct QueuePoller {
+    sqs: aws_sdk_sqs::Client,
+    stop: watch::Receiver<bool>,
+}
+
+impl QueuePoller {
+    fn spawn<F, Fut>(&self, tasks: &mut JoinSet<()>, queue_url: &str, batch_size: i32, handler: F)
+    where
+        F: Fn(SqsEvent) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = SqsBatchResponse> + Send + 'static,
+    {
+        let settings = PollSettings {
+            queue_url: queue_url.to_string(),
+            batch_size,
+            wait: Duration::from_secs(1),
+        };
+        tasks.spawn(poller::poll(
+            self.sqs.clone(),
+            settings,
+            self.stop.clone(),
+            handler,
+        ));
+    }
 }
 
 /// Enqueues "sync every account" at each 01:00 Asia/Shanghai, like the deployed schedule.

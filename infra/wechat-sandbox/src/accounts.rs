@@ -215,7 +215,10 @@ pub struct AccountSpec {
 impl AccountSpec {
     /// The account this spec describes.
     pub fn to_account(&self) -> SandboxAccount {
-        let mut a = SandboxAccount::new(self.appid.clone(), self.kind.unwrap_or(AccountKind::Service));
+        let mut a = SandboxAccount::new(
+            self.appid.clone(),
+            self.kind.unwrap_or(AccountKind::Service),
+        );
         if let Some(v) = &self.secret {
             a.secret.clone_from(v);
         }
@@ -295,11 +298,16 @@ mod tests {
 
     #[test]
     fn spec_defaults_match_constructor() {
-        let spec: AccountSpec = serde_json::from_str(r#"{"appid":"wx1","kind":"miniprogram"}"#)
-            .unwrap_or_default();
+        let spec: AccountSpec =
+            serde_json::from_str(r#"{"appid":"wx1","kind":"miniprogram"}"#).unwrap_or_default();
         assert_eq!(spec.to_account(), SandboxAccount::mini_program("wx1"));
         assert!(SandboxAccount::service("wx1").validate().is_ok());
-        assert!(SandboxAccount::service("wx1").with_aes_key("short").validate().is_err());
+        assert!(
+            SandboxAccount::service("wx1")
+                .with_aes_key("short")
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]

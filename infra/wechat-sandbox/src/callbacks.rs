@@ -72,7 +72,9 @@ impl CallbackReply {
 
     /// The text of a text reply.
     pub fn text(&self) -> Option<&str> {
-        (self.msg_type() == Some("text")).then(|| self.fields.get("Content").map(String::as_str)).flatten()
+        (self.msg_type() == Some("text"))
+            .then(|| self.fields.get("Content").map(String::as_str))
+            .flatten()
     }
 }
 
@@ -138,14 +140,19 @@ impl CallbackOutcome {
             return UserSaw::Nothing;
         }
         let Some(reply) = &self.reply else {
-            return UserSaw::ServiceUnavailable { reason: "no answer in time".into() };
+            return UserSaw::ServiceUnavailable {
+                reason: "no answer in time".into(),
+            };
         };
         if let Some(e) = &reply.error {
             return UserSaw::ServiceUnavailable { reason: e.clone() };
         }
         match reply.msg_type() {
             None => UserSaw::Nothing,
-            Some(t) => UserSaw::Message { msg_type: t.to_string(), content: reply.fields.get("Content").cloned() },
+            Some(t) => UserSaw::Message {
+                msg_type: t.to_string(),
+                content: reply.fields.get("Content").cloned(),
+            },
         }
     }
 }
@@ -204,7 +211,10 @@ pub async fn deliver(
     let timestamp = now.to_string();
     let nonce = crate::ids::random_nonce();
     let mut query = vec![
-        ("signature".to_string(), crypto::signature(&target.token, &timestamp, &nonce)),
+        (
+            "signature".to_string(),
+            crypto::signature(&target.token, &timestamp, &nonce),
+        ),
         ("timestamp".to_string(), timestamp.clone()),
         ("nonce".to_string(), nonce.clone()),
         ("openid".to_string(), openid.to_string()),
@@ -221,7 +231,10 @@ pub async fn deliver(
             };
             let encrypt = crypto.encrypt(plain_xml.as_bytes());
             query.push(("encrypt_type".into(), "aes".into()));
-            query.push(("msg_signature".into(), crypto::msg_signature(&target.token, &timestamp, &nonce, &encrypt)));
+            query.push((
+                "msg_signature".into(),
+                crypto::msg_signature(&target.token, &timestamp, &nonce, &encrypt),
+            ));
             if mode == EncryptionMode::Safe {
                 xml::safe_envelope(&target.original_id, &encrypt)
             } else {
@@ -251,9 +264,17 @@ pub async fn deliver(
                 error: Some(format!("no answer within {} ms", timeout.as_millis())),
                 elapsed_ms,
             }),
-            Ok(Err(e)) => outcome.attempts.push(Attempt { status: None, error: Some(e.to_string()), elapsed_ms }),
+            Ok(Err(e)) => outcome.attempts.push(Attempt {
+                status: None,
+                error: Some(e.to_string()),
+                elapsed_ms,
+            }),
             Ok(Ok((status, body))) => {
-                outcome.attempts.push(Attempt { status: Some(status), error: None, elapsed_ms });
+                outcome.attempts.push(Attempt {
+                    status: Some(status),
+                    error: None,
+                    elapsed_ms,
+                });
                 outcome.reply = Some(decode_reply(target, openid, status, body));
                 break;
             }
@@ -270,8 +291,17 @@ pub async fn deliver(
 }
 
 /// Reads a passive reply as WeChat would.
-pub fn decode_reply(target: &CallbackTarget, openid: &str, status: u16, body: String) -> CallbackReply {
-    let mut reply = CallbackReply { status, body, ..CallbackReply::default() };
+pub fn decode_reply(
+    target: &CallbackTarget,
+    openid: &str,
+    status: u16,
+    body: String,
+) -> CallbackReply {
+    let mut reply = CallbackReply {
+        status,
+        body,
+        ..CallbackReply::default()
+    };
     if !(200..300).contains(&status) {
         reply.error = Some(format!("HTTP {status}"));
         return reply;
@@ -289,9 +319,15 @@ pub fn decode_reply(target: &CallbackTarget, openid: &str, status: u16, body: St
     };
     let inner_xml = if let Some(encrypt) = outer.get("Encrypt") {
         reply.encrypted = true;
-        let ts = outer.get("TimeStamp").map(String::as_str).unwrap_or_default();
+        let ts = outer
+            .get("TimeStamp")
+            .map(String::as_str)
+            .unwrap_or_default();
         let nonce = outer.get("Nonce").map(String::as_str).unwrap_or_default();
-        let sig = outer.get("MsgSignature").map(String::as_str).unwrap_or_default();
+        let sig = outer
+            .get("MsgSignature")
+            .map(String::as_str)
+            .unwrap_or_default();
         let valid = crypto::verify_msg_signature(sig, &target.token, ts, nonce, encrypt);
         reply.signature_valid = Some(valid);
         if !valid {
@@ -328,7 +364,11 @@ pub fn decode_reply(target: &CallbackTarget, openid: &str, status: u16, body: St
 }
 
 /// WeChat drops replies not addressed back to the user or without a MsgType.
-fn check_reply_fields(fields: &BTreeMap<String, String>, target: &CallbackTarget, openid: &str) -> Option<String> {
+fn check_reply_fields(
+    fields: &BTreeMap<String, String>,
+    target: &CallbackTarget,
+    openid: &str,
+) -> Option<String> {
     if fields.get("ToUserName").map(String::as_str) != Some(openid) {
         return Some("reply ToUserName is not the user's openid".into());
     }
@@ -342,18 +382,32 @@ fn check_reply_fields(fields: &BTreeMap<String, String>, target: &CallbackTarget
 }
 
 /// GET URL verification: signature, timestamp, nonce, echostr; the server must echo echostr.
-pub async fn verify(http: &reqwest::Client, target: &CallbackTarget, now: i64, timeout: Duration) -> VerifyOutcome {
+pub async fn verify(
+    http: &reqwest::Client,
+    target: &CallbackTarget,
+    now: i64,
+    timeout: Duration,
+) -> VerifyOutcome {
     let url = target.url.clone().unwrap_or_default();
     let timestamp = now.to_string();
     let nonce = crate::ids::random_nonce();
     let echostr = crate::ids::random_nonce() + &crate::ids::random_nonce();
     let query = [
-        ("signature", crypto::signature(&target.token, &timestamp, &nonce)),
+        (
+            "signature",
+            crypto::signature(&target.token, &timestamp, &nonce),
+        ),
         ("timestamp", timestamp),
         ("nonce", nonce),
         ("echostr", echostr.clone()),
     ];
-    let mut out = VerifyOutcome { url: url.clone(), status: None, body: String::new(), verified: false, error: None };
+    let mut out = VerifyOutcome {
+        url: url.clone(),
+        status: None,
+        body: String::new(),
+        verified: false,
+        error: None,
+    };
     if url.is_empty() {
         out.error = Some("account has no callback URL".into());
         return out;

@@ -4,6 +4,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use std::time::Duration;
 
+/// Largest total shift of the sandbox clock (100 years).
+pub const MAX_OFFSET_DAYS: i64 = 36_525;
+
 /// Wall clock shifted by a test-controlled offset.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
@@ -13,7 +16,8 @@ pub struct Clock {
 impl Clock {
     /// Current sandbox time.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.offset
+        let now = Utc::now();
+        now.checked_add_signed(self.offset).unwrap_or(now)
     }
 
     /// Current sandbox time in Unix seconds (WeChat's `CreateTime`, `subscribe_time`...).
@@ -21,10 +25,12 @@ impl Clock {
         self.now().timestamp()
     }
 
-    /// Moves sandbox time forward.
+    /// Moves sandbox time forward, by at most [`MAX_OFFSET_DAYS`] in total (dates far beyond
+    /// that overflow date arithmetic and mean nothing to WeChat).
     pub fn advance(&mut self, by: Duration) {
-        let delta = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
-        self.offset = self.offset.checked_add(&delta).unwrap_or(self.offset);
+        let max = TimeDelta::days(MAX_OFFSET_DAYS);
+        let delta = TimeDelta::from_std(by).unwrap_or(max);
+        self.offset = self.offset.checked_add(&delta).unwrap_or(max).min(max);
     }
 
     /// How far sandbox time is ahead of the wall clock.
@@ -53,6 +59,15 @@ mod tests {
         let before = c.now_secs();
         c.advance(Duration::from_secs(3600));
         assert!(c.now_secs() >= before + 3600);
+    }
+
+    #[test]
+    fn huge_advances_are_capped() {
+        let mut c = Clock::default();
+        c.advance(Duration::from_secs(u64::MAX));
+        c.advance(Duration::from_secs(u64::MAX / 2));
+        assert_eq!(c.offset(), TimeDelta::days(MAX_OFFSET_DAYS));
+        assert!(c.now_secs() > 0);
     }
 
     #[test]

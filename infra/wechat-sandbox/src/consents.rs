@@ -22,7 +22,10 @@ pub struct Consents {
 impl Consents {
     /// Records one consent (one-time adds one send; long-term allows all).
     pub fn grant(&mut self, appid: &str, openid: &str, template_id: &str, long_term: bool) {
-        let c = self.by_key.entry(key(appid, openid, template_id)).or_default();
+        let c = self
+            .by_key
+            .entry(key(appid, openid, template_id))
+            .or_default();
         if long_term {
             c.long_term = true;
         } else {
@@ -37,7 +40,9 @@ impl Consents {
 
     /// Uses one consent; false if none is left.
     pub fn consume(&mut self, appid: &str, openid: &str, template_id: &str) -> bool {
-        let Some(c) = self.by_key.get_mut(&key(appid, openid, template_id)) else { return false };
+        let Some(c) = self.by_key.get_mut(&key(appid, openid, template_id)) else {
+            return false;
+        };
         if c.long_term {
             return true;
         }
@@ -59,7 +64,11 @@ impl Consents {
 }
 
 fn key(appid: &str, openid: &str, template_id: &str) -> (String, String, String) {
-    (appid.to_string(), openid.to_string(), template_id.to_string())
+    (
+        appid.to_string(),
+        openid.to_string(),
+        template_id.to_string(),
+    )
 }
 
 #[cfg(test)]

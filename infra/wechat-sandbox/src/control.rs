@@ -64,7 +64,11 @@ fn bad(msg: impl Into<String>) -> ControlError {
 
 /// Parses a JSON body; an empty body reads as `{}`.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ControlError> {
-    let raw: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    let raw: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
     serde_json::from_slice(raw).map_err(|e| bad(format!("invalid JSON body: {e}")))
 }
 
@@ -89,25 +93,49 @@ fn outcome_json(o: &CallbackOutcome) -> Value {
 /// Every control route.
 pub fn routes() -> Router<Sandbox> {
     Router::new()
-        .route("/sandbox/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route(
+            "/sandbox/health",
+            get(|| async { Json(json!({"status": "ok"})) }),
+        )
         .route("/sandbox/accounts", get(list_accounts).post(create_account))
-        .route("/sandbox/accounts/{appid}", get(get_account).patch(patch_account))
-        .route("/sandbox/accounts/{appid}/followers", get(list_followers).post(add_followers))
+        .route(
+            "/sandbox/accounts/{appid}",
+            get(get_account).patch(patch_account),
+        )
+        .route(
+            "/sandbox/accounts/{appid}/followers",
+            get(list_followers).post(add_followers),
+        )
         .route("/sandbox/accounts/{appid}/followers/churn", post(churn))
         .route("/sandbox/accounts/{appid}/users", post(new_user))
         .route("/sandbox/accounts/{appid}/token", get(current_token))
         .route("/sandbox/accounts/{appid}/token/revoke", post(revoke_token))
         .route("/sandbox/accounts/{appid}/token/expire", post(expire_token))
-        .route("/sandbox/accounts/{appid}/quotas", get(quotas).put(set_quota))
+        .route(
+            "/sandbox/accounts/{appid}/quotas",
+            get(quotas).put(set_quota),
+        )
         .route("/sandbox/accounts/{appid}/quotas/reset", post(reset_quotas))
-        .route("/sandbox/accounts/{appid}/phone-user", put(set_phone_user).delete(clear_phone_user))
+        .route(
+            "/sandbox/accounts/{appid}/phone-user",
+            put(set_phone_user).delete(clear_phone_user),
+        )
         .route("/sandbox/accounts/{appid}/qrcodes", get(qrcodes))
-        .route("/sandbox/followers/{openid}", get(get_follower).patch(patch_follower))
-        .route("/sandbox/followers/{openid}/consents", get(consents).post(grant_consent))
+        .route(
+            "/sandbox/followers/{openid}",
+            get(get_follower).patch(patch_follower),
+        )
+        .route(
+            "/sandbox/followers/{openid}/consents",
+            get(consents).post(grant_consent),
+        )
         .route("/sandbox/followers/{openid}/touch", post(touch))
         .route("/sandbox/followers/{openid}/in/{appid}", get(openid_in))
         .route("/sandbox/calls", get(calls).delete(reset_calls))
-        .route("/sandbox/faults", get(faults).post(inject).delete(clear_faults))
+        .route(
+            "/sandbox/faults",
+            get(faults).post(inject).delete(clear_faults),
+        )
         .route("/sandbox/messages", get(messages).delete(clear_messages))
         .route("/sandbox/callbacks", get(callbacks).delete(clear_callbacks))
         .route("/sandbox/clock", get(clock))
@@ -117,7 +145,10 @@ pub fn routes() -> Router<Sandbox> {
         .route("/sandbox/phone/follow", post(phone_follow))
         .route("/sandbox/phone/unfollow", post(phone_unfollow))
         .route("/sandbox/phone/text", post(phone_text))
-        .route("/sandbox/phone/template-job-finished", post(phone_template_finished))
+        .route(
+            "/sandbox/phone/template-job-finished",
+            post(phone_template_finished),
+        )
         .route("/sandbox/phone/subscription-popup", post(phone_popup))
         .route("/sandbox/phone/subscription-change", post(phone_change))
         .route("/sandbox/phone/subscription-sent", post(phone_sent))
@@ -136,15 +167,22 @@ async fn create_account(State(sb): State<Sandbox>, b: Bytes) -> Res {
     account.validate().map_err(bad)?;
     sb.add_account(account.clone());
     let total = match spec.followers {
-        Some(n) => sb.add_follower_count(&account.appid, usize::try_from(n).map_err(|_| bad("followers too large"))?)?,
+        Some(n) => sb.add_follower_count(
+            &account.appid,
+            usize::try_from(n).map_err(|_| bad("followers too large"))?,
+        )?,
         None => sb.follower_count(&account.appid),
     };
     Ok(Json(json!({"account": account, "follower_count": total})))
 }
 
 async fn get_account(State(sb): State<Sandbox>, Path(appid): Path<String>) -> Res {
-    let a = sb.account(&appid).ok_or(SandboxError::UnknownAccount(appid.clone()))?;
-    Ok(Json(json!({"account": a, "follower_count": sb.follower_count(&appid)})))
+    let a = sb
+        .account(&appid)
+        .ok_or(SandboxError::UnknownAccount(appid.clone()))?;
+    Ok(Json(
+        json!({"account": a, "follower_count": sb.follower_count(&appid)}),
+    ))
 }
 
 async fn patch_account(State(sb): State<Sandbox>, Path(appid): Path<String>, b: Bytes) -> Res {
@@ -164,17 +202,34 @@ struct AddFollowers {
 
 async fn add_followers(State(sb): State<Sandbox>, Path(appid): Path<String>, b: Bytes) -> Res {
     let req: AddFollowers = body(&b)?;
+    if req.count > crate::followers::MAX_NEW_PER_CALL {
+        return Err(bad(format!(
+            "count is limited to {} per call",
+            crate::followers::MAX_NEW_PER_CALL
+        )));
+    }
     if req.return_openids && req.count > MAX_RETURNED_OPENIDS {
-        return Err(bad(format!("return_openids is limited to {MAX_RETURNED_OPENIDS} followers")));
+        return Err(bad(format!(
+            "return_openids is limited to {MAX_RETURNED_OPENIDS} followers"
+        )));
     }
     let (first, last, total) = sb.with(|s| {
         let now = s.now();
-        let e = s.accounts.get_mut(&appid).ok_or_else(|| SandboxError::UnknownAccount(appid.clone()))?;
+        let e = s
+            .accounts
+            .get_mut(&appid)
+            .ok_or_else(|| SandboxError::UnknownAccount(appid.clone()))?;
         let first = e.pop.add_followers(req.count, now);
-        let ends = (req.count > 0).then(|| (e.openid(first), e.openid(first + req.count as u64 - 1)));
-        Ok::<_, SandboxError>((ends.as_ref().map(|x| x.0.clone()), ends.map(|x| x.1), e.pop.total()))
+        let ends =
+            (req.count > 0).then(|| (e.openid(first), e.openid(first + req.count as u64 - 1)));
+        Ok::<_, SandboxError>((
+            ends.as_ref().map(|x| x.0.clone()),
+            ends.map(|x| x.1),
+            e.pop.total(),
+        ))
     })?;
-    let mut out = json!({"created": req.count, "total": total, "first_openid": first, "last_openid": last});
+    let mut out =
+        json!({"created": req.count, "total": total, "first_openid": first, "last_openid": last});
     if req.return_openids {
         out["openids"] = to_json(&openids_between(&sb, &appid, first.as_deref(), req.count));
     }
@@ -183,10 +238,16 @@ async fn add_followers(State(sb): State<Sandbox>, Path(appid): Path<String>, b: 
 
 /// The `count` openids starting at `first` (consecutive persons).
 fn openids_between(sb: &Sandbox, appid: &str, first: Option<&str>, count: usize) -> Vec<String> {
-    let Some(first) = first else { return Vec::new() };
+    let Some(first) = first else {
+        return Vec::new();
+    };
     sb.with(|s| {
-        let Some(e) = s.accounts.get(appid) else { return Vec::new() };
-        let Some(start) = e.pid(first) else { return Vec::new() };
+        let Some(e) = s.accounts.get(appid) else {
+            return Vec::new();
+        };
+        let Some(start) = e.pid(first) else {
+            return Vec::new();
+        };
         (start..start + count as u64).map(|p| e.openid(p)).collect()
     })
 }
@@ -197,11 +258,19 @@ async fn list_followers(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Res {
     let q = query(q);
-    let num = |k: &str, d: u64| q.get(k).map_or(Ok(d), |v| v.parse::<u64>().map_err(|_| bad(format!("{k} must be a number"))));
+    let num = |k: &str, d: u64| {
+        q.get(k).map_or(Ok(d), |v| {
+            v.parse::<u64>()
+                .map_err(|_| bad(format!("{k} must be a number")))
+        })
+    };
     let offset = num("offset", 0)?;
-    let limit = usize::try_from(num("limit", 100)?).unwrap_or(MAX_LIST).min(MAX_LIST);
+    let limit = usize::try_from(num("limit", 100)?)
+        .unwrap_or(MAX_LIST)
+        .min(MAX_LIST);
     let only = q.get("subscribed").is_some_and(|v| v == "true" || v == "1");
-    sb.account(&appid).ok_or(SandboxError::UnknownAccount(appid.clone()))?;
+    sb.account(&appid)
+        .ok_or(SandboxError::UnknownAccount(appid.clone()))?;
     let persons = sb.with(|s| s.accounts.get(&appid).map_or(0, |e| e.pop.persons()));
     Ok(Json(json!({
         "total": sb.follower_count(&appid),
@@ -223,7 +292,9 @@ struct ChurnReq {
 
 async fn churn(State(sb): State<Sandbox>, Path(appid): Path<String>, b: Bytes) -> Res {
     let r: ChurnReq = body(&b)?;
-    Ok(Json(to_json(&sb.churn(&appid, r.follow, r.unfollow, r.change)?)))
+    Ok(Json(to_json(
+        &sb.churn(&appid, r.follow, r.unfollow, r.change)?,
+    )))
 }
 
 async fn new_user(State(sb): State<Sandbox>, Path(appid): Path<String>) -> Res {
@@ -231,7 +302,10 @@ async fn new_user(State(sb): State<Sandbox>, Path(appid): Path<String>) -> Res {
 }
 
 async fn get_follower(State(sb): State<Sandbox>, Path(openid): Path<String>) -> Res {
-    Ok(Json(to_json(&sb.follower(&openid).ok_or(SandboxError::UnknownOpenid(openid))?)))
+    Ok(Json(to_json(
+        &sb.follower(&openid)
+            .ok_or(SandboxError::UnknownOpenid(openid))?,
+    )))
 }
 
 async fn patch_follower(State(sb): State<Sandbox>, Path(openid): Path<String>, b: Bytes) -> Res {
@@ -262,25 +336,34 @@ async fn touch(State(sb): State<Sandbox>, Path(openid): Path<String>) -> Res {
     Ok(Json(json!({"ok": true})))
 }
 
-async fn openid_in(State(sb): State<Sandbox>, Path((openid, appid)): Path<(String, String)>) -> Res {
-    let other = sb.openid_in(&openid, &appid).ok_or(SandboxError::UnknownOpenid(openid))?;
+async fn openid_in(
+    State(sb): State<Sandbox>,
+    Path((openid, appid)): Path<(String, String)>,
+) -> Res {
+    let other = sb
+        .openid_in(&openid, &appid)
+        .ok_or(SandboxError::UnknownOpenid(openid))?;
     Ok(Json(json!({"openid": other})))
 }
 
 // ----- tokens, quotas, phone user, QR codes -----
 
 async fn current_token(State(sb): State<Sandbox>, Path(appid): Path<String>) -> Json<Value> {
-    Json(json!({"access_token": sb.current_token(&appid), "stable_access_token": sb.current_stable_token(&appid)}))
+    Json(
+        json!({"access_token": sb.current_token(&appid), "stable_access_token": sb.current_stable_token(&appid)}),
+    )
 }
 
 async fn revoke_token(State(sb): State<Sandbox>, Path(appid): Path<String>) -> Res {
-    sb.account(&appid).ok_or(SandboxError::UnknownAccount(appid.clone()))?;
+    sb.account(&appid)
+        .ok_or(SandboxError::UnknownAccount(appid.clone()))?;
     sb.revoke_token(&appid);
     Ok(Json(json!({"revoked": appid})))
 }
 
 async fn expire_token(State(sb): State<Sandbox>, Path(appid): Path<String>) -> Res {
-    sb.account(&appid).ok_or(SandboxError::UnknownAccount(appid.clone()))?;
+    sb.account(&appid)
+        .ok_or(SandboxError::UnknownAccount(appid.clone()))?;
     sb.expire_token(&appid);
     Ok(Json(json!({"expired": appid})))
 }
@@ -330,11 +413,20 @@ async fn qrcodes(State(sb): State<Sandbox>, Path(appid): Path<String>) -> Json<V
 
 // ----- counters, faults, messages, callbacks -----
 
-async fn calls(State(sb): State<Sandbox>, q: Result<Query<HashMap<String, String>>, QueryRejection>) -> Json<Value> {
+async fn calls(
+    State(sb): State<Sandbox>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Json<Value> {
     let q = query(q);
     match (q.get("endpoint"), q.get("appid")) {
-        (Some(e), Some(a)) => Json(Value::Object([(e.clone(), sb.call_count_for(e, a).into())].into_iter().collect())),
-        (Some(e), None) => Json(Value::Object([(e.clone(), sb.call_count(e).into())].into_iter().collect())),
+        (Some(e), Some(a)) => Json(Value::Object(
+            [(e.clone(), sb.call_count_for(e, a).into())]
+                .into_iter()
+                .collect(),
+        )),
+        (Some(e), None) => Json(Value::Object(
+            [(e.clone(), sb.call_count(e).into())].into_iter().collect(),
+        )),
         _ => Json(to_json(&sb.call_counts())),
     }
 }
@@ -351,13 +443,18 @@ async fn faults(State(sb): State<Sandbox>) -> Json<Value> {
 async fn inject(State(sb): State<Sandbox>, b: Bytes) -> Res {
     let f: Fault = body(&b)?;
     if f.endpoint.is_empty() {
-        return Err(bad("endpoint is required (a path like /cgi-bin/token, or *)"));
+        return Err(bad(
+            "endpoint is required (a path like /cgi-bin/token, or *)",
+        ));
     }
     sb.inject(f);
     Ok(Json(to_json(&sb.faults())))
 }
 
-async fn clear_faults(State(sb): State<Sandbox>, q: Result<Query<HashMap<String, String>>, QueryRejection>) -> Json<Value> {
+async fn clear_faults(
+    State(sb): State<Sandbox>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Json<Value> {
     match query(q).get("endpoint") {
         Some(e) => sb.clear_fault(e),
         None => sb.clear_faults(),
@@ -365,11 +462,16 @@ async fn clear_faults(State(sb): State<Sandbox>, q: Result<Query<HashMap<String,
     Json(to_json(&sb.faults()))
 }
 
-async fn messages(State(sb): State<Sandbox>, q: Result<Query<HashMap<String, String>>, QueryRejection>) -> Res {
+async fn messages(
+    State(sb): State<Sandbox>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Res {
     let q = query(q);
     if let Some(m) = q.get("msgid") {
         let id: u64 = m.parse().map_err(|_| bad("msgid must be a number"))?;
-        return Ok(Json(to_json(&sb.message(id).ok_or(SandboxError::UnknownMsgid(id))?)));
+        return Ok(Json(to_json(
+            &sb.message(id).ok_or(SandboxError::UnknownMsgid(id))?,
+        )));
     }
     Ok(Json(match q.get("openid").or_else(|| q.get("touser")) {
         Some(o) => to_json(&sb.messages_to(o)),
@@ -382,7 +484,10 @@ async fn clear_messages(State(sb): State<Sandbox>) -> Json<Value> {
     Json(json!([]))
 }
 
-async fn callbacks(State(sb): State<Sandbox>, q: Result<Query<HashMap<String, String>>, QueryRejection>) -> Json<Value> {
+async fn callbacks(
+    State(sb): State<Sandbox>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Json<Value> {
     let q = query(q);
     let list: Vec<Value> = sb
         .callbacks()
@@ -479,7 +584,9 @@ struct TextReq {
 
 async fn phone_text(State(sb): State<Sandbox>, b: Bytes) -> Res {
     let r: TextReq = body(&b)?;
-    Ok(Json(outcome_json(&sb.send_text(&r.openid, &r.content).await?)))
+    Ok(Json(outcome_json(
+        &sb.send_text(&r.openid, &r.content).await?,
+    )))
 }
 
 #[derive(Deserialize)]
@@ -499,7 +606,10 @@ fn success() -> TemplateStatus {
 async fn phone_template_finished(State(sb): State<Sandbox>, b: Bytes) -> Res {
     let r: FinishedReq = body(&b)?;
     let outcome = match (r.appid, r.openid) {
-        (Some(a), Some(o)) => sb.template_job_finished_as(&a, &o, r.msgid, r.status).await?,
+        (Some(a), Some(o)) => {
+            sb.template_job_finished_as(&a, &o, r.msgid, r.status)
+                .await?
+        }
         _ => sb.template_job_finished(r.msgid, r.status).await?,
     };
     Ok(Json(outcome_json(&outcome)))
@@ -526,8 +636,14 @@ struct PopupReq {
 
 async fn phone_popup(State(sb): State<Sandbox>, b: Bytes) -> Res {
     let r: PopupReq = body(&b)?;
-    let decisions: Vec<(String, bool)> = r.templates.into_iter().map(|d| (d.template_id, d.accept)).collect();
-    Ok(Json(outcome_json(&sb.subscription_popup(&r.openid, &decisions).await?)))
+    let decisions: Vec<(String, bool)> = r
+        .templates
+        .into_iter()
+        .map(|d| (d.template_id, d.accept))
+        .collect();
+    Ok(Json(outcome_json(
+        &sb.subscription_popup(&r.openid, &decisions).await?,
+    )))
 }
 
 #[derive(Deserialize)]
@@ -540,7 +656,10 @@ struct ChangeReq {
 
 async fn phone_change(State(sb): State<Sandbox>, b: Bytes) -> Res {
     let r: ChangeReq = body(&b)?;
-    Ok(Json(outcome_json(&sb.subscription_change(&r.openid, &r.template_id, r.accept).await?)))
+    Ok(Json(outcome_json(
+        &sb.subscription_change(&r.openid, &r.template_id, r.accept)
+            .await?,
+    )))
 }
 
 #[derive(Deserialize)]
@@ -555,7 +674,10 @@ struct SentReq {
 
 async fn phone_sent(State(sb): State<Sandbox>, b: Bytes) -> Res {
     let r: SentReq = body(&b)?;
-    Ok(Json(outcome_json(&sb.subscription_sent(&r.openid, &r.template_id, r.msgid, r.ok).await?)))
+    Ok(Json(outcome_json(
+        &sb.subscription_sent(&r.openid, &r.template_id, r.msgid, r.ok)
+            .await?,
+    )))
 }
 
 #[derive(Deserialize)]

@@ -18,7 +18,10 @@ impl Counters {
 
     /// Counts one call of `endpoint` attributed to `appid`.
     pub fn hit_account(&mut self, endpoint: &str, appid: &str) {
-        *self.per_account.entry((endpoint.to_string(), appid.to_string())).or_default() += 1;
+        *self
+            .per_account
+            .entry((endpoint.to_string(), appid.to_string()))
+            .or_default() += 1;
     }
 
     /// Calls of `endpoint` so far.
@@ -28,12 +31,18 @@ impl Counters {
 
     /// Calls of `endpoint` attributed to `appid` (credentials or token resolved to it).
     pub fn get_account(&self, endpoint: &str, appid: &str) -> u64 {
-        self.per_account.get(&(endpoint.to_string(), appid.to_string())).copied().unwrap_or(0)
+        self.per_account
+            .get(&(endpoint.to_string(), appid.to_string()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// All endpoint counts.
     pub fn all(&self) -> BTreeMap<String, u64> {
-        self.per_endpoint.iter().map(|(k, v)| (k.clone(), *v)).collect()
+        self.per_endpoint
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     }
 
     /// Back to zero.

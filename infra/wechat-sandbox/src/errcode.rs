@@ -128,7 +128,10 @@ impl WxError {
     pub fn with_detail(code: i64, detail: &str) -> Self {
         let base = default_message(code);
         let sep = if detail.is_empty() { "" } else { ": " };
-        Self { errcode: code, errmsg: format!("{base}{sep}{detail} rid: {}", request_id()) }
+        Self {
+            errcode: code,
+            errmsg: format!("{base}{sep}{detail} rid: {}", request_id()),
+        }
     }
 }
 
@@ -160,7 +163,14 @@ mod tests {
     fn message_carries_code_text_and_rid() {
         let e = WxError::with_detail(ARGUMENT_INVALID, "data.thing1.value exceeds limit");
         assert_eq!(e.errcode, 47003);
-        assert!(e.errmsg.starts_with("argument invalid!: data.thing1.value exceeds limit rid: "));
-        assert!(WxError::new(INVALID_CREDENTIAL).errmsg.starts_with("invalid credential"));
+        assert!(
+            e.errmsg
+                .starts_with("argument invalid!: data.thing1.value exceeds limit rid: ")
+        );
+        assert!(
+            WxError::new(INVALID_CREDENTIAL)
+                .errmsg
+                .starts_with("invalid credential")
+        );
     }
 }

@@ -42,12 +42,21 @@ impl Fault {
 
     /// Answers the next calls of `endpoint` with `codes` in order (0 = normal answer).
     pub fn sequence(endpoint: impl Into<String>, codes: impl IntoIterator<Item = i64>) -> Self {
-        Self { endpoint: endpoint.into(), errcodes: codes.into_iter().collect(), ..Self::default() }
+        Self {
+            endpoint: endpoint.into(),
+            errcodes: codes.into_iter().collect(),
+            ..Self::default()
+        }
     }
 
     /// Answers `errcode` on a random `rate` (0..=1) of the calls of `endpoint`.
     pub fn rate(endpoint: impl Into<String>, errcode: i64, rate: f64) -> Self {
-        Self { endpoint: endpoint.into(), errcode: Some(errcode), rate: Some(rate), ..Self::default() }
+        Self {
+            endpoint: endpoint.into(),
+            errcode: Some(errcode),
+            rate: Some(rate),
+            ..Self::default()
+        }
     }
 
     /// Answers `errcode` on every call of `endpoint` until cleared.
@@ -99,7 +108,13 @@ impl Faults {
             state.sequence = fault.errcodes.iter().copied().collect();
         }
         // A NaN or out-of-range rate must not reach `random_bool`, which would panic.
-        let rate = fault.rate.map(|r| if r.is_finite() { r.clamp(0.0, 1.0) } else { 0.0 });
+        let rate = fault.rate.map(|r| {
+            if r.is_finite() {
+                r.clamp(0.0, 1.0)
+            } else {
+                0.0
+            }
+        });
         match (fault.errcode, rate) {
             (Some(code), Some(rate)) => state.rate = Some((code, rate)),
             (Some(code), None) => state.rate = Some((code, 1.0)),
@@ -129,7 +144,9 @@ impl Faults {
         let mut latency = 0;
         let mut errcode = None;
         for key in [endpoint, ANY_ENDPOINT] {
-            let Some(state) = self.by_endpoint.get_mut(key) else { continue };
+            let Some(state) = self.by_endpoint.get_mut(key) else {
+                continue;
+            };
             latency = latency.max(state.latency_ms);
             if errcode.is_some() {
                 continue;
@@ -142,7 +159,10 @@ impl Faults {
                 errcode = Some(code);
             }
         }
-        Decision { latency: Duration::from_millis(latency), errcode: errcode.filter(|c| *c != 0) }
+        Decision {
+            latency: Duration::from_millis(latency),
+            errcode: errcode.filter(|c| *c != 0),
+        }
     }
 }
 
@@ -166,9 +186,15 @@ mod tests {
         let mut f = Faults::default();
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         f.inject(&Fault::rate("/a", -1, 0.1));
-        let hits = (0..10_000).filter(|_| f.decide("/a", &mut rng).errcode == Some(-1)).count();
+        let hits = (0..10_000)
+            .filter(|_| f.decide("/a", &mut rng).errcode == Some(-1))
+            .count();
         assert!((800..1200).contains(&hits), "{hits}");
-        f.inject(&Fault { endpoint: "/a".into(), rate: Some(0.0), ..Fault::default() });
+        f.inject(&Fault {
+            endpoint: "/a".into(),
+            rate: Some(0.0),
+            ..Fault::default()
+        });
         assert_eq!(f.decide("/a", &mut rng).errcode, None);
     }
 
@@ -179,7 +205,13 @@ mod tests {
         f.inject(&Fault::latency(ANY_ENDPOINT, Duration::from_millis(5)));
         f.inject(&Fault::always("/a", 45009));
         let d = f.decide("/a", &mut rng);
-        assert_eq!(d, Decision { latency: Duration::from_millis(5), errcode: Some(45009) });
+        assert_eq!(
+            d,
+            Decision {
+                latency: Duration::from_millis(5),
+                errcode: Some(45009)
+            }
+        );
         f.clear_all();
         assert_eq!(f.decide("/a", &mut rng).latency, Duration::ZERO);
     }

@@ -9,6 +9,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
+/// Most people one call may create (guards the control API against allocation failures).
+pub const MAX_NEW_PER_CALL: usize = 50_000_000;
+
 /// Default scene of generated followers and phone follows.
 pub const SCENE_SEARCH: &str = "ADD_SCENE_SEARCH";
 /// Scene of a follow through a parametric QR code.
@@ -64,12 +67,18 @@ impl Population {
 
     /// Whether `pid` follows.
     pub fn is_subscribed(&self, pid: u64) -> bool {
-        usize::try_from(pid).ok().and_then(|i| self.subscribed.get(i).copied()).unwrap_or(false)
+        usize::try_from(pid)
+            .ok()
+            .and_then(|i| self.subscribed.get(i).copied())
+            .unwrap_or(false)
     }
 
     /// Subscribe time of `pid` (Unix seconds; 0 if never followed).
     pub fn subscribe_time(&self, pid: u64) -> u32 {
-        usize::try_from(pid).ok().and_then(|i| self.subscribe_time.get(i).copied()).unwrap_or(0)
+        usize::try_from(pid)
+            .ok()
+            .and_then(|i| self.subscribe_time.get(i).copied())
+            .unwrap_or(0)
     }
 
     /// Adds `n` followers who followed one second apart, the last at `now`; returns the first pid.
@@ -94,8 +103,16 @@ impl Population {
     }
 
     /// Makes `pid` a follower as of `now`; false if unknown or already following.
-    pub fn subscribe(&mut self, pid: u64, now: i64, scene: &str, qr: Option<(u64, String)>) -> bool {
-        let Some(i) = self.index(pid) else { return false };
+    pub fn subscribe(
+        &mut self,
+        pid: u64,
+        now: i64,
+        scene: &str,
+        qr: Option<(u64, String)>,
+    ) -> bool {
+        let Some(i) = self.index(pid) else {
+            return false;
+        };
         if self.subscribed[i] {
             return false;
         }
@@ -112,7 +129,9 @@ impl Population {
 
     /// Makes `pid` stop following; false if unknown or not following.
     pub fn unsubscribe(&mut self, pid: u64) -> bool {
-        let Some(i) = self.index(pid) else { return false };
+        let Some(i) = self.index(pid) else {
+            return false;
+        };
         if !self.subscribed[i] {
             return false;
         }
@@ -138,7 +157,9 @@ impl Population {
 
     /// Up to `limit` followers with pid >= `start`, in pid order.
     pub fn page(&self, start: u64, limit: usize) -> Vec<u64> {
-        let Ok(start) = usize::try_from(start) else { return Vec::new() };
+        let Ok(start) = usize::try_from(start) else {
+            return Vec::new();
+        };
         let from = start.min(self.subscribed.len());
         self.subscribed[from..]
             .iter()
@@ -150,10 +171,20 @@ impl Population {
     }
 
     /// Up to `n` distinct random followers not in `exclude`.
-    pub fn sample_followers(&self, rng: &mut impl Rng, n: usize, exclude: &HashSet<u64>) -> Vec<u64> {
-        let available = self.total as usize - exclude.iter().filter(|p| self.is_subscribed(**p)).count();
+    pub fn sample_followers(
+        &self,
+        rng: &mut impl Rng,
+        n: usize,
+        exclude: &HashSet<u64>,
+    ) -> Vec<u64> {
+        let available =
+            self.total as usize - exclude.iter().filter(|p| self.is_subscribed(**p)).count();
         if n >= available {
-            return self.page(0, usize::MAX).into_iter().filter(|p| !exclude.contains(p)).collect();
+            return self
+                .page(0, usize::MAX)
+                .into_iter()
+                .filter(|p| !exclude.contains(p))
+                .collect();
         }
         let mut picked = HashSet::with_capacity(n);
         let mut out = Vec::with_capacity(n);
@@ -178,7 +209,9 @@ impl Population {
     }
 
     fn index(&self, pid: u64) -> Option<usize> {
-        usize::try_from(pid).ok().filter(|i| *i < self.subscribed.len())
+        usize::try_from(pid)
+            .ok()
+            .filter(|i| *i < self.subscribed.len())
     }
 }
 
@@ -219,7 +252,13 @@ pub struct FollowerInfo {
 
 impl FollowerInfo {
     /// Builds the view of `pid`.
-    pub fn build(appid: &str, pop: &Population, pid: u64, openid: String, unionid: Option<String>) -> Self {
+    pub fn build(
+        appid: &str,
+        pop: &Population,
+        pid: u64,
+        openid: String,
+        unionid: Option<String>,
+    ) -> Self {
         let e = pop.extras(pid);
         let tagid_list = e.map(|e| e.tagid_list.clone()).unwrap_or_default();
         Self {
@@ -228,7 +267,9 @@ impl FollowerInfo {
             subscribe: u8::from(pop.is_subscribed(pid)),
             openid,
             unionid,
-            language: e.and_then(|e| e.language.clone()).unwrap_or_else(|| "zh_CN".into()),
+            language: e
+                .and_then(|e| e.language.clone())
+                .unwrap_or_else(|| "zh_CN".into()),
             subscribe_time: pop.subscribe_time(pid),
             remark: e.map(|e| e.remark.clone()).unwrap_or_default(),
             groupid: tagid_list.first().copied().unwrap_or(0),
@@ -260,7 +301,10 @@ impl FollowerInfo {
             m.insert("remark".into(), self.remark.clone().into());
             m.insert("groupid".into(), self.groupid.into());
             m.insert("tagid_list".into(), self.tagid_list.clone().into());
-            m.insert("subscribe_scene".into(), self.subscribe_scene.clone().into());
+            m.insert(
+                "subscribe_scene".into(),
+                self.subscribe_scene.clone().into(),
+            );
             m.insert("qr_scene".into(), self.qr_scene.into());
             m.insert("qr_scene_str".into(), self.qr_scene_str.clone().into());
         }

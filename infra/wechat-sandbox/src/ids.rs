@@ -88,7 +88,8 @@ fn decode11(s: &[u8]) -> Option<u64> {
     if s.len() != 11 || char_value(s[0])? >= 16 {
         return None;
     }
-    s.iter().try_fold(0u64, |acc, &c| Some((acc << 6) | char_value(c)?))
+    s.iter()
+        .try_fold(0u64, |acc, &c| Some((acc << 6) | char_value(c)?))
 }
 
 /// The id namespace of one account (openids) or one open-platform group (unionids).
@@ -107,7 +108,11 @@ impl IdSpace {
         for i in 0..TAG_LEN {
             tag.push(char::from(ALPHABET[((h >> (i * 6)) & 63) as usize]));
         }
-        Self { tag, key: mix64(h ^ 0x6f70_656e), check_key: mix64(h ^ 0x6368_6563) }
+        Self {
+            tag,
+            key: mix64(h ^ 0x6f70_656e),
+            check_key: mix64(h ^ 0x6368_6563),
+        }
     }
 
     /// The 5-character tag every id of this namespace carries after its leading `o`.
@@ -161,17 +166,25 @@ pub fn parse_wecom_userid(userid: &str) -> Option<u64> {
 /// `len` random characters from WeChat's id alphabet.
 pub fn random_token_chars(len: usize) -> String {
     let mut rng = rand::rng();
-    (0..len).map(|_| char::from(ALPHABET[rng.random_range(0..64)])).collect()
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..64)]))
+        .collect()
 }
 
 /// `len` random ASCII letters and digits.
 pub fn random_alnum(len: usize) -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
 }
 
 /// A numeric nonce like the ones WeChat puts on callbacks.
 pub fn random_nonce() -> String {
-    rand::rng().random_range(100_000_000u64..10_000_000_000).to_string()
+    rand::rng()
+        .random_range(100_000_000u64..10_000_000_000)
+        .to_string()
 }
 
 /// `n` deterministic characters from `alphabet`, derived from `label`.
@@ -200,7 +213,11 @@ pub fn derived_secret(appid: &str) -> String {
 
 /// Default callback Token of an appid.
 pub fn derived_callback_token(appid: &str) -> String {
-    derived_chars(&format!("token:{appid}"), b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 16)
+    derived_chars(
+        &format!("token:{appid}"),
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        16,
+    )
 }
 
 /// Default EncodingAESKey of an appid: 43 letters and digits, as WeChat generates them.
@@ -214,7 +231,10 @@ pub fn derived_aes_key(appid: &str) -> String {
 
 /// Default original id (`gh_` + 12 hex) of an appid, the `ToUserName` of its callbacks.
 pub fn derived_original_id(appid: &str) -> String {
-    format!("gh_{}", derived_chars(&format!("gh:{appid}"), b"0123456789abcdef", 12))
+    format!(
+        "gh_{}",
+        derived_chars(&format!("gh:{appid}"), b"0123456789abcdef", 12)
+    )
 }
 
 #[cfg(test)]
@@ -241,7 +261,10 @@ mod tests {
         }
         let mut forged = a.encode(5).into_bytes();
         forged[27] = if forged[27] == b'A' { b'B' } else { b'A' };
-        assert_eq!(a.decode(&String::from_utf8(forged).unwrap_or_default()), None);
+        assert_eq!(
+            a.decode(&String::from_utf8(forged).unwrap_or_default()),
+            None
+        );
         assert_eq!(a.decode("short"), None);
         assert_eq!(a.decode("é".repeat(14).as_str()), None);
     }
@@ -259,7 +282,9 @@ mod tests {
         assert_eq!(derived_aes_key("wx1").len(), 43);
         assert!(derived_original_id("wx1").starts_with("gh_"));
         assert_eq!(derived_original_id("wx1").len(), 15);
-        assert!(livenotify::wechat::crypto::MessageCrypto::new(&derived_aes_key("wx1"), "wx1").is_ok());
+        assert!(
+            livenotify::wechat::crypto::MessageCrypto::new(&derived_aes_key("wx1"), "wx1").is_ok()
+        );
     }
 
     #[test]

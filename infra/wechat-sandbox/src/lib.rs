@@ -17,6 +17,8 @@
 //! # let _ = (openids, base); Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod accounts;
 pub mod api;
 pub mod callbacks;

@@ -46,7 +46,10 @@ async fn main() -> ExitCode {
     };
     let seed = match &args.seed {
         None => Seed::default(),
-        Some(path) => match std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}")).and_then(|t| Seed::from_json(&t)) {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| format!("{path}: {e}"))
+            .and_then(|t| Seed::from_json(&t))
+        {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "cannot load seed");
@@ -66,7 +69,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let base = listener.local_addr().map(|a| format!("http://{a}")).unwrap_or_default();
+    let base = listener
+        .local_addr()
+        .map(|a| format!("http://{a}"))
+        .unwrap_or_default();
     tracing::info!(
         base = %base,
         wecom_base = %format!("{base}/wecom"),
@@ -76,7 +82,10 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    if let Err(e) = axum::serve(listener, sandbox.router()).with_graceful_shutdown(shutdown).await {
+    if let Err(e) = axum::serve(listener, sandbox.router())
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         tracing::error!(error = %e, "server error");
         return ExitCode::FAILURE;
     }

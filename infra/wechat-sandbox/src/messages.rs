@@ -60,7 +60,10 @@ impl MessageLog {
     /// Records a message.
     pub fn push(&mut self, m: ReceivedMessage) {
         let i = self.all.len();
-        self.by_recipient.entry(m.touser.clone()).or_default().push(i);
+        self.by_recipient
+            .entry(m.touser.clone())
+            .or_default()
+            .push(i);
         if let Some(id) = m.msgid {
             self.by_msgid.entry(id).or_insert(i);
         }
@@ -71,7 +74,11 @@ impl MessageLog {
     pub fn to(&self, touser: &str) -> Vec<ReceivedMessage> {
         self.by_recipient
             .get(touser)
-            .map(|ix| ix.iter().filter_map(|i| self.all.get(*i).cloned()).collect())
+            .map(|ix| {
+                ix.iter()
+                    .filter_map(|i| self.all.get(*i).cloned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -86,21 +93,52 @@ impl MessageLog {
     }
 
     /// The msgid of an earlier send with the same `client_msg_id` inside `window` seconds.
-    pub fn idempotent_hit(&self, appid: &str, openid: &str, client_msg_id: &str, now: i64, window: i64) -> Option<u64> {
+    pub fn idempotent_hit(
+        &self,
+        appid: &str,
+        openid: &str,
+        client_msg_id: &str,
+        now: i64,
+        window: i64,
+    ) -> Option<u64> {
         self.idempotency
-            .get(&(appid.to_string(), openid.to_string(), client_msg_id.to_string()))
+            .get(&(
+                appid.to_string(),
+                openid.to_string(),
+                client_msg_id.to_string(),
+            ))
             .filter(|(_, at)| now - at < window)
             .map(|(id, _)| *id)
     }
 
     /// Remembers a send for the idempotency window.
-    pub fn remember(&mut self, appid: &str, openid: &str, client_msg_id: &str, msgid: u64, now: i64) {
-        self.idempotency
-            .insert((appid.to_string(), openid.to_string(), client_msg_id.to_string()), (msgid, now));
+    pub fn remember(
+        &mut self,
+        appid: &str,
+        openid: &str,
+        client_msg_id: &str,
+        msgid: u64,
+        now: i64,
+    ) {
+        self.idempotency.insert(
+            (
+                appid.to_string(),
+                openid.to_string(),
+                client_msg_id.to_string(),
+            ),
+            (msgid, now),
+        );
     }
 
     /// The msgid of an identical WeCom message inside `window` seconds, if any.
-    pub fn wecom_duplicate(&self, corpid: &str, agentid: i64, canonical: &str, now: i64, window: i64) -> Option<u64> {
+    pub fn wecom_duplicate(
+        &self,
+        corpid: &str,
+        agentid: i64,
+        canonical: &str,
+        now: i64,
+        window: i64,
+    ) -> Option<u64> {
         self.wecom_duplicates
             .get(&(corpid.to_string(), agentid, canonical.to_string()))
             .filter(|(_, at)| now - at < window)
@@ -108,8 +146,16 @@ impl MessageLog {
     }
 
     /// Remembers a WeCom message for duplicate checks.
-    pub fn remember_wecom(&mut self, corpid: &str, agentid: i64, canonical: String, msgid: u64, now: i64) {
-        self.wecom_duplicates.insert((corpid.to_string(), agentid, canonical), (msgid, now));
+    pub fn remember_wecom(
+        &mut self,
+        corpid: &str,
+        agentid: i64,
+        canonical: String,
+        msgid: u64,
+        now: i64,
+    ) {
+        self.wecom_duplicates
+            .insert((corpid.to_string(), agentid, canonical), (msgid, now));
     }
 
     /// Forgets every message and idempotency key.
@@ -142,7 +188,13 @@ mod tests {
         log.push(msg("a", 1));
         log.push(msg("b", 2));
         log.push(msg("a", 3));
-        assert_eq!(log.to("a").iter().filter_map(|m| m.msgid).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(
+            log.to("a")
+                .iter()
+                .filter_map(|m| m.msgid)
+                .collect::<Vec<_>>(),
+            vec![1, 3]
+        );
         assert_eq!(log.by_msgid(2).map(|m| m.touser.as_str()), Some("b"));
         assert!(log.to("zz").is_empty());
     }

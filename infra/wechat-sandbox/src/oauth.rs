@@ -81,7 +81,10 @@ mod tests {
         let mut s = OauthStore::default();
         let c = s.issue("wx1", "o1", "snsapi_base", 100);
         assert_eq!(s.redeem("wx2", &c, 0).map_err(|e| e.errcode), Err(40029));
-        assert_eq!(s.redeem("wx1", &c, 0).map(|c| c.openid), Ok("o1".to_string()));
+        assert_eq!(
+            s.redeem("wx1", &c, 0).map(|c| c.openid),
+            Ok("o1".to_string())
+        );
         assert_eq!(s.redeem("wx1", &c, 0).map_err(|e| e.errcode), Err(40163));
         let d = s.issue("wx1", "o1", "snsapi_base", 100);
         assert_eq!(s.redeem("wx1", &d, 100).map_err(|e| e.errcode), Err(40029));

@@ -43,8 +43,16 @@ struct Pending {
 }
 
 /// The header every message from this user to this account carries.
-fn header(s: &State, appid: &str, openid: &str, msg_type: &str) -> Result<XmlMessage, SandboxError> {
-    let e = s.accounts.get(appid).ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
+fn header(
+    s: &State,
+    appid: &str,
+    openid: &str,
+    msg_type: &str,
+) -> Result<XmlMessage, SandboxError> {
+    let e = s
+        .accounts
+        .get(appid)
+        .ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
     Ok(XmlMessage {
         to: e.account.original_id.clone(),
         from: openid.to_string(),
@@ -54,8 +62,17 @@ fn header(s: &State, appid: &str, openid: &str, msg_type: &str) -> Result<XmlMes
     })
 }
 
-fn pending(s: &State, appid: &str, openid: &str, event: &str, msg: &XmlMessage) -> Result<Pending, SandboxError> {
-    let e = s.accounts.get(appid).ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
+fn pending(
+    s: &State,
+    appid: &str,
+    openid: &str,
+    event: &str,
+    msg: &XmlMessage,
+) -> Result<Pending, SandboxError> {
+    let e = s
+        .accounts
+        .get(appid)
+        .ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
     Ok(Pending {
         target: e.callback_target(),
         openid: openid.to_string(),
@@ -67,14 +84,23 @@ fn pending(s: &State, appid: &str, openid: &str, event: &str, msg: &XmlMessage) 
 
 /// The account and person of an official-account openid.
 fn official(s: &State, openid: &str) -> Result<(String, u64), SandboxError> {
-    let (appid, pid) = s.locate(openid).ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
+    let (appid, pid) = s
+        .locate(openid)
+        .ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
     match s.accounts.get(&appid).map(|e| e.account.kind) {
         Some(k) if k.is_official() => Ok((appid, pid)),
-        _ => Err(SandboxError::Unsupported(format!("{appid} is not an official account"))),
+        _ => Err(SandboxError::Unsupported(format!(
+            "{appid} is not an official account"
+        ))),
     }
 }
 
-fn event_msg(s: &State, appid: &str, openid: &str, event: &str) -> Result<XmlMessage, SandboxError> {
+fn event_msg(
+    s: &State,
+    appid: &str,
+    openid: &str,
+    event: &str,
+) -> Result<XmlMessage, SandboxError> {
     Ok(header(s, appid, openid, "event")?.text("Event", event))
 }
 
@@ -85,7 +111,16 @@ impl Sandbox {
             timeout: s.settings.callback_timeout,
             attempts: s.settings.callback_attempts,
         });
-        let outcome = callbacks::deliver(self.http(), &p.target, &p.openid, &p.event, p.xml, p.now, policy).await;
+        let outcome = callbacks::deliver(
+            self.http(),
+            &p.target,
+            &p.openid,
+            &p.event,
+            p.xml,
+            p.now,
+            policy,
+        )
+        .await;
         self.with(|s| s.callbacks.push(outcome.clone()));
         outcome
     }
@@ -95,16 +130,25 @@ impl Sandbox {
     /// with EventKey `<scene>`.
     pub async fn scan(&self, openid: &str, ticket: &str) -> Result<CallbackOutcome, SandboxError> {
         let p = self.with(|s| {
-            let qr = s.qr.resolve(ticket).cloned().ok_or_else(|| SandboxError::UnknownTicket(ticket.into()))?;
+            let qr =
+                s.qr.resolve(ticket)
+                    .cloned()
+                    .ok_or_else(|| SandboxError::UnknownTicket(ticket.into()))?;
             if qr.expired(s.now()) {
                 return Err(SandboxError::TicketExpired);
             }
             let (appid, pid) = official(s, openid)?;
             if appid != qr.appid {
-                return Err(SandboxError::WrongAccount { openid: openid.into(), actual: appid, expected: qr.appid });
+                return Err(SandboxError::WrongAccount {
+                    openid: openid.into(),
+                    actual: appid,
+                    expected: qr.appid,
+                });
             }
             let now = s.now();
-            let e = s.entry_mut(&appid).map_err(|_| SandboxError::UnknownAccount(appid.clone()))?;
+            let e = s
+                .entry_mut(&appid)
+                .map_err(|_| SandboxError::UnknownAccount(appid.clone()))?;
             let (event, key) = if e.pop.is_subscribed(pid) {
                 ("SCAN", qr.scene.to_string())
             } else {
@@ -116,7 +160,9 @@ impl Sandbox {
                 ("subscribe", format!("qrscene_{}", qr.scene))
             };
             s.touch(&appid, pid);
-            let msg = event_msg(s, &appid, openid, event)?.text("EventKey", key).text("Ticket", qr.ticket.clone());
+            let msg = event_msg(s, &appid, openid, event)?
+                .text("EventKey", key)
+                .text("Ticket", qr.ticket.clone());
             pending(s, &appid, openid, event, &msg)
         })?;
         Ok(self.fire(p).await)
@@ -127,7 +173,9 @@ impl Sandbox {
         let p = self.with(|s| {
             let (appid, pid) = official(s, openid)?;
             let now = s.now();
-            let e = s.entry_mut(&appid).map_err(|_| SandboxError::UnknownAccount(appid.clone()))?;
+            let e = s
+                .entry_mut(&appid)
+                .map_err(|_| SandboxError::UnknownAccount(appid.clone()))?;
             if !e.pop.subscribe(pid, now, SCENE_SEARCH, None) {
                 return Err(SandboxError::AlreadyFollowing(openid.into()));
             }
@@ -142,7 +190,9 @@ impl Sandbox {
     pub async fn unfollow(&self, openid: &str) -> Result<CallbackOutcome, SandboxError> {
         let p = self.with(|s| {
             let (appid, pid) = official(s, openid)?;
-            let e = s.entry_mut(&appid).map_err(|_| SandboxError::UnknownAccount(appid.clone()))?;
+            let e = s
+                .entry_mut(&appid)
+                .map_err(|_| SandboxError::UnknownAccount(appid.clone()))?;
             if !e.pop.unsubscribe(pid) {
                 return Err(SandboxError::NotFollowing(openid.into()));
             }
@@ -153,7 +203,11 @@ impl Sandbox {
     }
 
     /// User `openid` sends a text message (they must follow); it carries a fresh MsgId.
-    pub async fn send_text(&self, openid: &str, content: &str) -> Result<CallbackOutcome, SandboxError> {
+    pub async fn send_text(
+        &self,
+        openid: &str,
+        content: &str,
+    ) -> Result<CallbackOutcome, SandboxError> {
         let p = self.with(|s| {
             let (appid, pid) = official(s, openid)?;
             if !s.entry(&appid).is_ok_and(|e| e.pop.is_subscribed(pid)) {
@@ -161,7 +215,9 @@ impl Sandbox {
             }
             s.touch(&appid, pid);
             let msgid = s.next_text_msgid();
-            let msg = header(s, &appid, openid, "text")?.text("Content", content).num("MsgId", msgid);
+            let msg = header(s, &appid, openid, "text")?
+                .text("Content", content)
+                .num("MsgId", msgid);
             pending(s, &appid, openid, "text", &msg)
         })?;
         Ok(self.fire(p).await)
@@ -174,9 +230,13 @@ impl Sandbox {
         status: TemplateStatus,
     ) -> Result<CallbackOutcome, SandboxError> {
         let (appid, openid) = self.with(|s| {
-            s.messages.by_msgid(msgid).map(|m| (m.appid.clone(), m.touser.clone())).ok_or(SandboxError::UnknownMsgid(msgid))
+            s.messages
+                .by_msgid(msgid)
+                .map(|m| (m.appid.clone(), m.touser.clone()))
+                .ok_or(SandboxError::UnknownMsgid(msgid))
         })?;
-        self.template_job_finished_as(&appid, &openid, msgid, status).await
+        self.template_job_finished_as(&appid, &openid, msgid, status)
+            .await
     }
 
     /// `TEMPLATESENDJOBFINISH` for any msgid, even one the sandbox never sent.
@@ -204,7 +264,9 @@ impl Sandbox {
         decisions: &[(String, bool)],
     ) -> Result<CallbackOutcome, SandboxError> {
         let p = self.with(|s| {
-            let (appid, _) = s.locate(openid).ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
+            let (appid, _) = s
+                .locate(openid)
+                .ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
             let mut list = String::from("<SubscribeMsgPopupEvent>");
             for (template_id, accept) in decisions {
                 if *accept {
@@ -212,7 +274,11 @@ impl Sandbox {
                 }
                 list.push_str("<List>");
                 xml::push_text(&mut list, "TemplateId", template_id);
-                xml::push_text(&mut list, "SubscribeStatusString", if *accept { "accept" } else { "reject" });
+                xml::push_text(
+                    &mut list,
+                    "SubscribeStatusString",
+                    if *accept { "accept" } else { "reject" },
+                );
                 // PopupScene 2: the popup was shown from a web page (the course page).
                 xml::push_num(&mut list, "PopupScene", "2");
                 list.push_str("</List>");
@@ -233,7 +299,9 @@ impl Sandbox {
         accept: bool,
     ) -> Result<CallbackOutcome, SandboxError> {
         let p = self.with(|s| {
-            let (appid, _) = s.locate(openid).ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
+            let (appid, _) = s
+                .locate(openid)
+                .ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
             if accept {
                 s.consents.grant(&appid, openid, template_id, true);
             } else {
@@ -241,7 +309,11 @@ impl Sandbox {
             }
             let mut list = String::from("<SubscribeMsgChangeEvent><List>");
             xml::push_text(&mut list, "TemplateId", template_id);
-            xml::push_text(&mut list, "SubscribeStatusString", if accept { "accept" } else { "reject" });
+            xml::push_text(
+                &mut list,
+                "SubscribeStatusString",
+                if accept { "accept" } else { "reject" },
+            );
             list.push_str("</List></SubscribeMsgChangeEvent>");
             let msg = event_msg(s, &appid, openid, "subscribe_msg_change_event")?.raw(list);
             pending(s, &appid, openid, "subscribe_msg_change_event", &msg)
@@ -258,12 +330,18 @@ impl Sandbox {
         ok: bool,
     ) -> Result<CallbackOutcome, SandboxError> {
         let p = self.with(|s| {
-            let (appid, _) = s.locate(openid).ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
+            let (appid, _) = s
+                .locate(openid)
+                .ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
             let mut list = String::from("<SubscribeMsgSentEvent><List>");
             xml::push_text(&mut list, "TemplateId", template_id);
             xml::push_num(&mut list, "MsgID", &msgid.to_string());
             xml::push_num(&mut list, "ErrorCode", if ok { "0" } else { "43101" });
-            xml::push_text(&mut list, "ErrorStatus", if ok { "success" } else { "failed:user block" });
+            xml::push_text(
+                &mut list,
+                "ErrorStatus",
+                if ok { "success" } else { "failed:user block" },
+            );
             list.push_str("</List></SubscribeMsgSentEvent>");
             let msg = event_msg(s, &appid, openid, "subscribe_msg_sent_event")?.raw(list);
             pending(s, &appid, openid, "subscribe_msg_sent_event", &msg)
@@ -274,7 +352,10 @@ impl Sandbox {
     /// The console's "submit server URL": GET with signature and echostr.
     pub async fn verify_callback(&self, appid: &str) -> Result<VerifyOutcome, SandboxError> {
         let (target, now, timeout) = self.with(|s| {
-            let e = s.accounts.get(appid).ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
+            let e = s
+                .accounts
+                .get(appid)
+                .ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
             if e.account.kind == AccountKind::Wecom {
                 return Err(SandboxError::Unsupported("WeCom URL verification".into()));
             }

@@ -89,7 +89,10 @@ pub struct QrStore {
 impl QrStore {
     /// Handles a `qrcode/create` body for `appid`.
     pub fn create(&mut self, appid: &str, body: &Value, now: i64) -> Result<QrTicket, WxError> {
-        let action = body.get("action_name").and_then(Value::as_str).unwrap_or_default();
+        let action = body
+            .get("action_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let (permanent, want_str) = match action {
             "QR_SCENE" => (false, false),
             "QR_STR_SCENE" => (false, true),
@@ -99,18 +102,35 @@ impl QrStore {
         };
         let scene_obj = body.get("action_info").and_then(|i| i.get("scene"));
         let scene = if want_str {
-            let s = scene_obj.and_then(|s| s.get("scene_str")).and_then(Value::as_str).unwrap_or_default();
+            let s = scene_obj
+                .and_then(|s| s.get("scene_str"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let len = s.chars().count();
             if len == 0 || len > MAX_SCENE_STR {
-                return Err(WxError::with_detail(errcode::INVALID_ACTION_INFO, "scene_str must be 1-64 characters"));
+                return Err(WxError::with_detail(
+                    errcode::INVALID_ACTION_INFO,
+                    "scene_str must be 1-64 characters",
+                ));
             }
             Scene::Str(s.to_string())
         } else {
-            let max = if permanent { MAX_PERMANENT as u64 } else { u64::from(u32::MAX) };
-            match scene_obj.and_then(|s| s.get("scene_id")).and_then(Value::as_u64) {
+            let max = if permanent {
+                MAX_PERMANENT as u64
+            } else {
+                u64::from(u32::MAX)
+            };
+            match scene_obj
+                .and_then(|s| s.get("scene_id"))
+                .and_then(Value::as_u64)
+            {
                 Some(id) if (1..=max).contains(&id) => Scene::Id(id),
                 _ => {
-                    let range = if permanent { "1-100000" } else { "a non-zero 32-bit integer" };
+                    let range = if permanent {
+                        "1-100000"
+                    } else {
+                        "a non-zero 32-bit integer"
+                    };
                     return Err(WxError::with_detail(
                         errcode::INVALID_ACTION_INFO,
                         &format!("scene_id must be {range}"),
@@ -120,7 +140,11 @@ impl QrStore {
         };
         if permanent {
             // WeChat hands back the same ticket for an existing permanent scene.
-            if let Some(t) = self.permanent.get(&(appid.to_string(), scene.clone())).and_then(|t| self.tickets.get(t)) {
+            if let Some(t) = self
+                .permanent
+                .get(&(appid.to_string(), scene.clone()))
+                .and_then(|t| self.tickets.get(t))
+            {
                 return Ok(t.clone());
             }
             if self.permanent_count.get(appid).copied().unwrap_or(0) >= MAX_PERMANENT {
@@ -138,7 +162,10 @@ impl QrStore {
                 Some(v) => match v.as_i64() {
                     Some(s) if s > 0 => s.min(MAX_EXPIRE_SECONDS),
                     _ => {
-                        return Err(WxError::with_detail(errcode::INVALID_ACTION_INFO, "invalid expire_seconds"));
+                        return Err(WxError::with_detail(
+                            errcode::INVALID_ACTION_INFO,
+                            "invalid expire_seconds",
+                        ));
                     }
                 },
             };
@@ -157,7 +184,8 @@ impl QrStore {
             url: url.clone(),
         };
         if permanent {
-            self.permanent.insert((appid.to_string(), scene), ticket.clone());
+            self.permanent
+                .insert((appid.to_string(), scene), ticket.clone());
             *self.permanent_count.entry(appid.to_string()).or_default() += 1;
         }
         self.by_url.insert(url, ticket.clone());
@@ -167,16 +195,26 @@ impl QrStore {
 
     /// The QR code with this ticket, or with this URL (what a phone camera reads).
     pub fn resolve(&self, ticket_or_url: &str) -> Option<&QrTicket> {
-        self.tickets
-            .get(ticket_or_url)
-            .or_else(|| self.by_url.get(ticket_or_url).and_then(|t| self.tickets.get(t)))
+        self.tickets.get(ticket_or_url).or_else(|| {
+            self.by_url
+                .get(ticket_or_url)
+                .and_then(|t| self.tickets.get(t))
+        })
     }
 
     /// QR codes of one account (all accounts if `None`), oldest first.
     pub fn list(&self, appid: Option<&str>) -> Vec<QrTicket> {
-        let mut v: Vec<QrTicket> =
-            self.tickets.values().filter(|t| appid.is_none_or(|a| t.appid == a)).cloned().collect();
-        v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.ticket.cmp(&b.ticket)));
+        let mut v: Vec<QrTicket> = self
+            .tickets
+            .values()
+            .filter(|t| appid.is_none_or(|a| t.appid == a))
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.ticket.cmp(&b.ticket))
+        });
         v
     }
 }
@@ -230,15 +268,24 @@ mod tests {
             .create("wx1", &json!({"expire_seconds": 604800, "action_name": "QR_SCENE", "action_info": {"scene": {"scene_id": 123}}}), 1000)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.to_response()["expire_seconds"], 604_800);
-        assert!(t.ticket.starts_with("gQ") && t.ticket.ends_with("==") && t.ticket.contains("+/+/"));
+        assert!(
+            t.ticket.starts_with("gQ") && t.ticket.ends_with("==") && t.ticket.contains("+/+/")
+        );
         assert!(t.url.starts_with("http://weixin.qq.com/q/"));
         assert!(!t.expired(1000 + 604_799));
         assert!(t.expired(1000 + 604_800));
-        let d = s.create("wx1", &json!({"action_name": "QR_STR_SCENE", "action_info": {"scene": {"scene_str": "c1"}}}), 0);
+        let d = s.create(
+            "wx1",
+            &json!({"action_name": "QR_STR_SCENE", "action_info": {"scene": {"scene_str": "c1"}}}),
+            0,
+        );
         assert_eq!(d.map(|t| t.expires_at), Ok(Some(60)));
         let huge = s.create("wx1", &json!({"expire_seconds": 99_999_999, "action_name": "QR_SCENE", "action_info": {"scene": {"scene_id": 1}}}), 0);
         assert_eq!(huge.map(|t| t.expires_at), Ok(Some(MAX_EXPIRE_SECONDS)));
-        assert_eq!(s.resolve(&t.url).map(|q| q.scene.clone()), Some(Scene::Id(123)));
+        assert_eq!(
+            s.resolve(&t.url).map(|q| q.scene.clone()),
+            Some(Scene::Id(123))
+        );
     }
 
     #[test]
@@ -246,11 +293,41 @@ mod tests {
         let mut s = QrStore::default();
         let code = |s: &mut QrStore, v: Value| s.create("wx1", &v, 0).err().map(|e| e.errcode);
         assert_eq!(code(&mut s, json!({"action_name": "QR_NOPE"})), Some(40052));
-        assert_eq!(code(&mut s, json!({"action_name": "QR_SCENE", "action_info": {"scene": {"scene_id": 0}}})), Some(40053));
-        assert_eq!(code(&mut s, json!({"action_name": "QR_LIMIT_SCENE", "action_info": {"scene": {"scene_id": 100_001}}})), Some(40053));
-        assert_eq!(code(&mut s, json!({"action_name": "QR_STR_SCENE", "action_info": {"scene": {"scene_str": "x".repeat(65)}}})), Some(40053));
-        assert_eq!(code(&mut s, json!({"action_name": "QR_LIMIT_STR_SCENE", "action_info": {}})), Some(40053));
-        assert_eq!(code(&mut s, json!({"action_name": "QR_SCENE", "expire_seconds": "x", "action_info": {"scene": {"scene_id": 1}}})), Some(40053));
+        assert_eq!(
+            code(
+                &mut s,
+                json!({"action_name": "QR_SCENE", "action_info": {"scene": {"scene_id": 0}}})
+            ),
+            Some(40053)
+        );
+        assert_eq!(
+            code(
+                &mut s,
+                json!({"action_name": "QR_LIMIT_SCENE", "action_info": {"scene": {"scene_id": 100_001}}})
+            ),
+            Some(40053)
+        );
+        assert_eq!(
+            code(
+                &mut s,
+                json!({"action_name": "QR_STR_SCENE", "action_info": {"scene": {"scene_str": "x".repeat(65)}}})
+            ),
+            Some(40053)
+        );
+        assert_eq!(
+            code(
+                &mut s,
+                json!({"action_name": "QR_LIMIT_STR_SCENE", "action_info": {}})
+            ),
+            Some(40053)
+        );
+        assert_eq!(
+            code(
+                &mut s,
+                json!({"action_name": "QR_SCENE", "expire_seconds": "x", "action_info": {"scene": {"scene_id": 1}}})
+            ),
+            Some(40053)
+        );
     }
 
     #[test]
@@ -260,9 +337,15 @@ mod tests {
         let a = s.create("wx1", &body(5), 0).map(|t| t.ticket);
         let b = s.create("wx1", &body(5), 10).map(|t| t.ticket);
         assert_eq!(a, b);
-        assert!(s.create("wx1", &body(5), 0).is_ok_and(|t| t.to_response().get("expire_seconds").is_none()));
+        assert!(
+            s.create("wx1", &body(5), 0)
+                .is_ok_and(|t| t.to_response().get("expire_seconds").is_none())
+        );
         s.permanent_count.insert("wx1".into(), MAX_PERMANENT);
-        assert_eq!(s.create("wx1", &body(6), 0).err().map(|e| e.errcode), Some(40053));
+        assert_eq!(
+            s.create("wx1", &body(6), 0).err().map(|e| e.errcode),
+            Some(40053)
+        );
         // The existing one is still handed back.
         assert!(s.create("wx1", &body(5), 0).is_ok());
     }

@@ -39,7 +39,10 @@ impl QuotaStore {
     ) -> Result<(), WxError> {
         let limit = self.limit(appid, api, defaults);
         let day = china_day(now);
-        let usage = self.usage.entry((appid.to_string(), api.to_string())).or_default();
+        let usage = self
+            .usage
+            .entry((appid.to_string(), api.to_string()))
+            .or_default();
         if usage.day != day {
             *usage = Usage { day, used: 0 };
         }
@@ -52,7 +55,8 @@ impl QuotaStore {
 
     /// Sets the daily limit of `api` for `appid` (`None` = unlimited).
     pub fn set_limit(&mut self, appid: &str, api: &str, limit: Option<u64>) {
-        self.limits.insert((appid.to_string(), api.to_string()), limit);
+        self.limits
+            .insert((appid.to_string(), api.to_string()), limit);
     }
 
     /// Forgets the usage of every API of `appid`.
@@ -72,16 +76,34 @@ impl QuotaStore {
             .get(&(appid.to_string(), api.to_string()))
             .filter(|u| u.day == china_day(now))
             .map_or(0, |u| u.used);
-        Quota { limit: self.limit(appid, api, defaults), used }
+        Quota {
+            limit: self.limit(appid, api, defaults),
+            used,
+        }
     }
 
     /// Every API with a limit or usage for `appid`.
-    pub fn all(&self, appid: &str, now: i64, defaults: &BTreeMap<String, u64>) -> BTreeMap<String, Quota> {
+    pub fn all(
+        &self,
+        appid: &str,
+        now: i64,
+        defaults: &BTreeMap<String, u64>,
+    ) -> BTreeMap<String, Quota> {
         let apis = defaults
             .keys()
             .cloned()
-            .chain(self.limits.keys().filter(|(a, _)| a == appid).map(|(_, api)| api.clone()))
-            .chain(self.usage.keys().filter(|(a, _)| a == appid).map(|(_, api)| api.clone()));
+            .chain(
+                self.limits
+                    .keys()
+                    .filter(|(a, _)| a == appid)
+                    .map(|(_, api)| api.clone()),
+            )
+            .chain(
+                self.usage
+                    .keys()
+                    .filter(|(a, _)| a == appid)
+                    .map(|(_, api)| api.clone()),
+            );
         apis.map(|api| {
             let q = self.get(appid, &api, now, defaults);
             (api, q)
@@ -108,8 +130,17 @@ mod tests {
         q.set_limit("wx1", "/x", Some(2));
         assert!(q.take("wx1", "/x", 0, &defaults).is_ok());
         assert!(q.take("wx1", "/x", 0, &defaults).is_ok());
-        assert_eq!(q.take("wx1", "/x", 0, &defaults).map_err(|e| e.errcode), Err(45009));
-        assert_eq!(q.get("wx1", "/x", 0, &defaults), Quota { limit: Some(2), used: 2 });
+        assert_eq!(
+            q.take("wx1", "/x", 0, &defaults).map_err(|e| e.errcode),
+            Err(45009)
+        );
+        assert_eq!(
+            q.get("wx1", "/x", 0, &defaults),
+            Quota {
+                limit: Some(2),
+                used: 2
+            }
+        );
         // Next China day: usage starts over.
         assert!(q.take("wx1", "/x", 86_400, &defaults).is_ok());
         q.reset("wx1");

@@ -6,7 +6,7 @@ use crate::callbacks::CallbackOutcome;
 use crate::consents::Consent;
 use crate::errcode::WxError;
 use crate::faults::{Fault, FaultState};
-use crate::followers::{Churn, FollowerInfo, FollowerUpdate};
+use crate::followers::{Churn, FollowerInfo, FollowerUpdate, MAX_NEW_PER_CALL};
 use crate::messages::ReceivedMessage;
 use crate::qr::QrTicket;
 use crate::quotas::Quota;
@@ -60,6 +60,16 @@ pub enum SandboxError {
     Invalid(String),
 }
 
+/// Refuses to create more than [`MAX_NEW_PER_CALL`] people at once.
+fn check_new(n: usize) -> Result<(), SandboxError> {
+    if n > MAX_NEW_PER_CALL {
+        return Err(SandboxError::Invalid(format!(
+            "at most {MAX_NEW_PER_CALL} people per call"
+        )));
+    }
+    Ok(())
+}
+
 struct Inner {
     state: Mutex<State>,
     http: reqwest::Client,
@@ -87,14 +97,26 @@ impl Sandbox {
     /// An empty sandbox.
     pub fn new(settings: Settings) -> Self {
         // Callbacks go to local servers: never through a proxy from the environment.
-        let http = reqwest::Client::builder().no_proxy().build().unwrap_or_else(|_| reqwest::Client::new());
-        Self { inner: Arc::new(Inner { state: Mutex::new(State::new(settings)), http }) }
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::new(settings)),
+                http,
+            }),
+        }
     }
 
     /// Runs `f` with the state locked. A panic elsewhere must not wedge the sandbox, so a
     /// poisoned lock is taken over rather than propagated.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        let mut guard = self.inner.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         f(&mut guard)
     }
 
@@ -163,9 +185,16 @@ impl Sandbox {
     }
 
     /// Changes an account's callback settings or credentials.
-    pub fn update_account(&self, appid: &str, patch: &AccountPatch) -> Result<SandboxAccount, SandboxError> {
+    pub fn update_account(
+        &self,
+        appid: &str,
+        patch: &AccountPatch,
+    ) -> Result<SandboxAccount, SandboxError> {
         self.with(|s| {
-            let e = s.accounts.get_mut(appid).ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
+            let e = s
+                .accounts
+                .get_mut(appid)
+                .ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
             let mut updated = e.account.clone();
             patch.apply(&mut updated);
             updated.validate().map_err(SandboxError::Invalid)?;
@@ -179,6 +208,14 @@ impl Sandbox {
     /// Creates `n` followers of `appid` (WeCom: members) and returns their openids (userids).
     /// Unknown appid: nothing is created and the list is empty.
     pub fn add_followers(&self, appid: &str, n: usize) -> Vec<String> {
+        if n > MAX_NEW_PER_CALL {
+            tracing::warn!(
+                appid,
+                n,
+                "add_followers: more than {MAX_NEW_PER_CALL} at once, nothing created"
+            );
+            return Vec::new();
+        }
         self.with(|s| {
             let now = s.now();
             let Some(e) = s.accounts.get_mut(appid) else {
@@ -193,9 +230,13 @@ impl Sandbox {
     /// Creates `n` followers without materialising their openids (fast path for huge counts);
     /// returns the account's follower total.
     pub fn add_follower_count(&self, appid: &str, n: usize) -> Result<u64, SandboxError> {
+        check_new(n)?;
         self.with(|s| {
             let now = s.now();
-            let e = s.accounts.get_mut(appid).ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
+            let e = s
+                .accounts
+                .get_mut(appid)
+                .ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
             e.pop.add_followers(n, now);
             Ok(e.pop.total())
         })
@@ -204,7 +245,10 @@ impl Sandbox {
     /// A new person who has never followed `appid` (a visitor); returns their openid.
     pub fn new_user(&self, appid: &str) -> Result<String, SandboxError> {
         self.with(|s| {
-            let e = s.accounts.get_mut(appid).ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
+            let e = s
+                .accounts
+                .get_mut(appid)
+                .ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
             let pid = e.pop.add_visitor();
             Ok(e.openid(pid))
         })
@@ -219,13 +263,28 @@ impl Sandbox {
     }
 
     /// A page of an account's people in person order (`only_followers` skips non-followers).
-    pub fn followers(&self, appid: &str, offset: u64, limit: usize, only_followers: bool) -> Vec<FollowerInfo> {
+    pub fn followers(
+        &self,
+        appid: &str,
+        offset: u64,
+        limit: usize,
+        only_followers: bool,
+    ) -> Vec<FollowerInfo> {
         self.with(|s| {
-            let Some(e) = s.accounts.get(appid) else { return Vec::new() };
+            let Some(e) = s.accounts.get(appid) else {
+                return Vec::new();
+            };
             if only_followers {
-                e.pop.page(offset, limit).into_iter().map(|pid| e.info(pid)).collect()
+                e.pop
+                    .page(offset, limit)
+                    .into_iter()
+                    .map(|pid| e.info(pid))
+                    .collect()
             } else {
-                (offset..e.pop.persons()).take(limit).map(|pid| e.info(pid)).collect()
+                (offset..e.pop.persons())
+                    .take(limit)
+                    .map(|pid| e.info(pid))
+                    .collect()
             }
         })
     }
@@ -238,11 +297,17 @@ impl Sandbox {
     /// Follows or unfollows silently (no callback); returns whether anything changed.
     pub fn set_following(&self, openid: &str, following: bool) -> Result<bool, SandboxError> {
         self.with(|s| {
-            let (appid, pid) = s.locate(openid).ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
+            let (appid, pid) = s
+                .locate(openid)
+                .ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
             let now = s.now();
-            let e = s.accounts.get_mut(&appid).ok_or(SandboxError::UnknownAccount(appid))?;
+            let e = s
+                .accounts
+                .get_mut(&appid)
+                .ok_or(SandboxError::UnknownAccount(appid))?;
             Ok(if following {
-                e.pop.subscribe(pid, now, crate::followers::SCENE_SEARCH, None)
+                e.pop
+                    .subscribe(pid, now, crate::followers::SCENE_SEARCH, None)
             } else {
                 e.pop.unsubscribe(pid)
             })
@@ -250,13 +315,22 @@ impl Sandbox {
     }
 
     /// Changes remark, tags, language, block flag or following state of one person.
-    pub fn update_follower(&self, openid: &str, update: &FollowerUpdate) -> Result<FollowerInfo, SandboxError> {
+    pub fn update_follower(
+        &self,
+        openid: &str,
+        update: &FollowerUpdate,
+    ) -> Result<FollowerInfo, SandboxError> {
         if let Some(f) = update.subscribed {
             self.set_following(openid, f)?;
         }
         self.with(|s| {
-            let (appid, pid) = s.locate(openid).ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
-            let e = s.accounts.get_mut(&appid).ok_or(SandboxError::UnknownAccount(appid))?;
+            let (appid, pid) = s
+                .locate(openid)
+                .ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
+            let e = s
+                .accounts
+                .get_mut(&appid)
+                .ok_or(SandboxError::UnknownAccount(appid))?;
             let x = e.pop.extras_mut(pid);
             if let Some(r) = &update.remark {
                 x.remark.clone_from(r);
@@ -277,11 +351,20 @@ impl Sandbox {
     /// Follower churn for sync tests: `follow` new followers, `unfollow` random followers
     /// leave, `change` other random followers get a new remark and tags. Deterministic for a
     /// given [`Settings::seed`].
-    pub fn churn(&self, appid: &str, follow: usize, unfollow: usize, change: usize) -> Result<Churn, SandboxError> {
+    pub fn churn(
+        &self,
+        appid: &str,
+        follow: usize,
+        unfollow: usize,
+        change: usize,
+    ) -> Result<Churn, SandboxError> {
+        check_new(follow)?;
         self.with(|s| {
             let now = s.now();
             let State { accounts, rng, .. } = s;
-            let e = accounts.get_mut(appid).ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
+            let e = accounts
+                .get_mut(appid)
+                .ok_or_else(|| SandboxError::UnknownAccount(appid.into()))?;
             let gone = e.pop.sample_followers(rng, unfollow, &HashSet::new());
             let gone_set: HashSet<u64> = gone.iter().copied().collect();
             let changed = e.pop.sample_followers(rng, change, &gone_set);
@@ -295,7 +378,9 @@ impl Sandbox {
             }
             let first = e.pop.add_followers(follow, now);
             Ok(Churn {
-                followed: (first..first + follow as u64).map(|p| e.openid(p)).collect(),
+                followed: (first..first + follow as u64)
+                    .map(|p| e.openid(p))
+                    .collect(),
                 unfollowed: gone.iter().map(|p| e.openid(*p)).collect(),
                 changed: changed.iter().map(|p| e.openid(*p)).collect(),
             })
@@ -318,7 +403,9 @@ impl Sandbox {
     /// Records an interaction of the user now (reopens the 48 h customer-service window).
     pub fn touch(&self, openid: &str) -> Result<(), SandboxError> {
         self.with(|s| {
-            let (appid, pid) = s.locate(openid).ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
+            let (appid, pid) = s
+                .locate(openid)
+                .ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
             s.touch(&appid, pid);
             Ok(())
         })
@@ -361,7 +448,11 @@ impl Sandbox {
 
     /// The token `/cgi-bin/token` (or WeCom `gettoken`) last issued for `appid`.
     pub fn current_token(&self, appid: &str) -> Option<String> {
-        self.with(|s| s.tokens.current(appid, TokenKind::Regular).or_else(|| s.tokens.current(appid, TokenKind::Wecom)))
+        self.with(|s| {
+            s.tokens
+                .current(appid, TokenKind::Regular)
+                .or_else(|| s.tokens.current(appid, TokenKind::Wecom))
+        })
     }
 
     /// The token `stable_token` last issued for `appid`.
@@ -396,12 +487,18 @@ impl Sandbox {
 
     /// Quota limit and usage of one API.
     pub fn quota(&self, appid: &str, api: &str) -> Quota {
-        self.with(|s| s.quotas.get(appid, api, s.clock.now_secs(), &s.settings.default_quotas))
+        self.with(|s| {
+            s.quotas
+                .get(appid, api, s.clock.now_secs(), &s.settings.default_quotas)
+        })
     }
 
     /// Every quota of `appid`.
     pub fn quotas(&self, appid: &str) -> BTreeMap<String, Quota> {
-        self.with(|s| s.quotas.all(appid, s.clock.now_secs(), &s.settings.default_quotas))
+        self.with(|s| {
+            s.quotas
+                .all(appid, s.clock.now_secs(), &s.settings.default_quotas)
+        })
     }
 
     /// Forgets today's usage of `appid` (like the midnight reset or the console's "clear quota").
@@ -454,9 +551,16 @@ impl Sandbox {
     // ----- consents, OAuth -----
 
     /// Records a subscription-message consent silently (no popup event).
-    pub fn grant_consent(&self, openid: &str, template_id: &str, long_term: bool) -> Result<(), SandboxError> {
+    pub fn grant_consent(
+        &self,
+        openid: &str,
+        template_id: &str,
+        long_term: bool,
+    ) -> Result<(), SandboxError> {
         self.with(|s| {
-            let (appid, _) = s.locate(openid).ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
+            let (appid, _) = s
+                .locate(openid)
+                .ok_or_else(|| SandboxError::UnknownOpenid(openid.into()))?;
             s.consents.grant(&appid, openid, template_id, long_term);
             Ok(())
         })
@@ -464,7 +568,11 @@ impl Sandbox {
 
     /// Consents of one user (template id -> consent).
     pub fn consents(&self, openid: &str) -> HashMap<String, Consent> {
-        self.with(|s| s.locate(openid).map(|(appid, _)| s.consents.of(&appid, openid)).unwrap_or_default())
+        self.with(|s| {
+            s.locate(openid)
+                .map(|(appid, _)| s.consents.of(&appid, openid))
+                .unwrap_or_default()
+        })
     }
 
     /// Sets who opens the OAuth page of `appid` when the URL has no `sandbox_openid`

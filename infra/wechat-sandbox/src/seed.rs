@@ -47,11 +47,16 @@ impl Seed {
     pub fn apply(&self, sandbox: &Sandbox) -> Result<(), String> {
         for spec in &self.accounts {
             let account = spec.to_account();
-            account.validate().map_err(|e| format!("account {}: {e}", spec.appid))?;
+            account
+                .validate()
+                .map_err(|e| format!("account {}: {e}", spec.appid))?;
             sandbox.add_account(account);
             if let Some(n) = spec.followers {
-                let n = usize::try_from(n).map_err(|_| format!("account {}: too many followers", spec.appid))?;
-                sandbox.add_follower_count(&spec.appid, n).map_err(|e| e.to_string())?;
+                let n = usize::try_from(n)
+                    .map_err(|_| format!("account {}: too many followers", spec.appid))?;
+                sandbox
+                    .add_follower_count(&spec.appid, n)
+                    .map_err(|e| e.to_string())?;
             }
         }
         Ok(())

@@ -186,7 +186,8 @@ impl SettingsPatch {
             s.user_get_page_size = v.max(1);
         }
         if let Some(q) = &self.default_quotas {
-            s.default_quotas.extend(q.iter().map(|(k, v)| (k.clone(), *v)));
+            s.default_quotas
+                .extend(q.iter().map(|(k, v)| (k.clone(), *v)));
         }
         if let Some(v) = self.bizsend_requires_consent {
             s.bizsend_requires_consent = v;
@@ -204,7 +205,9 @@ impl SettingsPatch {
         Self {
             token_ttl_secs: Some(s.token_ttl.as_secs()),
             token_overlap_secs: Some(s.token_overlap.as_secs()),
-            callback_timeout_ms: Some(u64::try_from(s.callback_timeout.as_millis()).unwrap_or(u64::MAX)),
+            callback_timeout_ms: Some(
+                u64::try_from(s.callback_timeout.as_millis()).unwrap_or(u64::MAX),
+            ),
             callback_attempts: Some(s.callback_attempts),
             client_msg_id_window_secs: Some(s.client_msg_id_window.as_secs()),
             custom_window_secs: Some(s.custom_window.as_secs()),
@@ -230,8 +233,12 @@ mod tests {
         let mut copy = Settings::default();
         view.apply(&mut copy);
         assert_eq!(copy, s);
-        SettingsPatch { callback_attempts: Some(0), user_get_page_size: Some(0), ..Default::default() }
-            .apply(&mut s);
+        SettingsPatch {
+            callback_attempts: Some(0),
+            user_get_page_size: Some(0),
+            ..Default::default()
+        }
+        .apply(&mut s);
         assert_eq!(s.callback_attempts, 1);
         assert_eq!(s.user_get_page_size, 1);
     }

@@ -35,7 +35,11 @@ pub struct AccountEntry {
 impl AccountEntry {
     /// The openid (WeCom: userid) of person `pid`.
     pub fn openid(&self, pid: u64) -> String {
-        if self.account.kind == AccountKind::Wecom { ids::wecom_userid(pid) } else { self.ids.encode(pid) }
+        if self.account.kind == AccountKind::Wecom {
+            ids::wecom_userid(pid)
+        } else {
+            self.ids.encode(pid)
+        }
     }
 
     /// The unionid of person `pid`, if the account is in an open-platform group.
@@ -55,7 +59,13 @@ impl AccountEntry {
 
     /// The sandbox view of person `pid`.
     pub fn info(&self, pid: u64) -> FollowerInfo {
-        FollowerInfo::build(&self.account.appid, &self.pop, pid, self.openid(pid), self.unionid(pid))
+        FollowerInfo::build(
+            &self.account.appid,
+            &self.pop,
+            pid,
+            self.openid(pid),
+            self.unionid(pid),
+        )
     }
 
     /// Where and how callbacks of this account go.
@@ -136,7 +146,10 @@ impl State {
 
     /// Adds or replaces an account; people and the openid namespace survive a replacement.
     pub fn upsert_account(&mut self, account: SandboxAccount) {
-        let union = account.open_platform.as_ref().map(|g| IdSpace::new(&format!("union:{g}"), 0));
+        let union = account
+            .open_platform
+            .as_ref()
+            .map(|g| IdSpace::new(&format!("union:{g}"), 0));
         if let Some(e) = self.accounts.get_mut(&account.appid) {
             e.account = account;
             e.union = union;
@@ -151,19 +164,31 @@ impl State {
             }
             salt += 1;
         };
-        self.tags.insert(ids.tag().to_string(), account.appid.clone());
-        self.accounts
-            .insert(account.appid.clone(), AccountEntry { account, ids, union, pop: Population::default() });
+        self.tags
+            .insert(ids.tag().to_string(), account.appid.clone());
+        self.accounts.insert(
+            account.appid.clone(),
+            AccountEntry {
+                account,
+                ids,
+                union,
+                pop: Population::default(),
+            },
+        );
     }
 
     /// The account `appid`, or 40013.
     pub fn entry(&self, appid: &str) -> Result<&AccountEntry, WxError> {
-        self.accounts.get(appid).ok_or_else(|| WxError::new(errcode::INVALID_APPID))
+        self.accounts
+            .get(appid)
+            .ok_or_else(|| WxError::new(errcode::INVALID_APPID))
     }
 
     /// The account `appid` for changes, or 40013.
     pub fn entry_mut(&mut self, appid: &str) -> Result<&mut AccountEntry, WxError> {
-        self.accounts.get_mut(appid).ok_or_else(|| WxError::new(errcode::INVALID_APPID))
+        self.accounts
+            .get_mut(appid)
+            .ok_or_else(|| WxError::new(errcode::INVALID_APPID))
     }
 
     /// The account and person behind an official-account or mini-program openid.
@@ -175,13 +200,16 @@ impl State {
 
     /// The person behind `openid` inside account `appid`, or 40003.
     pub fn pid_in(&self, appid: &str, openid: &str) -> Result<u64, WxError> {
-        self.entry(appid)?.pid(openid).ok_or_else(|| WxError::new(errcode::INVALID_OPENID))
+        self.entry(appid)?
+            .pid(openid)
+            .ok_or_else(|| WxError::new(errcode::INVALID_OPENID))
     }
 
     /// Counts one call of `api` against the daily quota of `appid` (45009 when used up).
     pub fn take_quota(&mut self, appid: &str, api: &str) -> Result<(), WxError> {
         let now = self.now();
-        self.quotas.take(appid, api, now, &self.settings.default_quotas)
+        self.quotas
+            .take(appid, api, now, &self.settings.default_quotas)
     }
 
     /// A fresh template/subscription msgid (64-bit, like WeChat's).

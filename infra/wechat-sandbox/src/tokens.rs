@@ -59,7 +59,14 @@ pub struct TokenStore {
 impl TokenStore {
     /// Issues a new token of `kind`; the previous current one dies after `overlap` seconds
     /// (0 = at once).
-    pub fn issue(&mut self, appid: &str, kind: TokenKind, now: i64, ttl: i64, overlap: i64) -> Issued {
+    pub fn issue(
+        &mut self,
+        appid: &str,
+        kind: TokenKind,
+        now: i64,
+        ttl: i64,
+        overlap: i64,
+    ) -> Issued {
         let key = (appid.to_string(), kind);
         if let Some(old) = self.current.get(&key).and_then(|t| self.tokens.get_mut(t)) {
             let end = now.saturating_add(overlap);
@@ -79,7 +86,10 @@ impl TokenStore {
             },
         );
         self.current.insert(key, token.clone());
-        Issued { access_token: token, expires_in: ttl }
+        Issued {
+            access_token: token,
+            expires_in: ttl,
+        }
     }
 
     /// The current token of `kind` if still valid, else a new one (stable_token, WeCom).
@@ -89,13 +99,21 @@ impl TokenStore {
             && let Some(rec) = self.tokens.get(token)
             && rec.usable(now)
         {
-            return Issued { access_token: token.clone(), expires_in: rec.expires_at - now };
+            return Issued {
+                access_token: token.clone(),
+                expires_in: rec.expires_at - now,
+            };
         }
         self.issue(appid, kind, now, ttl, 0)
     }
 
     /// The appid a token belongs to, if it is valid for `accept`; else 40001 or 42001.
-    pub fn validate(&self, token: &str, now: i64, accept: impl Fn(TokenKind) -> bool) -> Result<String, WxError> {
+    pub fn validate(
+        &self,
+        token: &str,
+        now: i64,
+        accept: impl Fn(TokenKind) -> bool,
+    ) -> Result<String, WxError> {
         let Some(rec) = self.tokens.get(token).filter(|r| accept(r.kind)) else {
             return Err(WxError::new(errcode::INVALID_CREDENTIAL));
         };
@@ -149,9 +167,16 @@ mod tests {
         let b = s.issue("wx1", TokenKind::Regular, 10, 7200, 300);
         assert_ne!(a.access_token, b.access_token);
         assert_eq!(s.validate(&a.access_token, 100, any).as_deref(), Ok("wx1"));
-        assert_eq!(s.validate(&a.access_token, 310, any).map_err(|e| e.errcode), Err(40001));
+        assert_eq!(
+            s.validate(&a.access_token, 310, any).map_err(|e| e.errcode),
+            Err(40001)
+        );
         assert_eq!(s.validate(&b.access_token, 7209, any).as_deref(), Ok("wx1"));
-        assert_eq!(s.validate(&b.access_token, 7210, any).map_err(|e| e.errcode), Err(42001));
+        assert_eq!(
+            s.validate(&b.access_token, 7210, any)
+                .map_err(|e| e.errcode),
+            Err(42001)
+        );
     }
 
     #[test]
@@ -162,18 +187,27 @@ mod tests {
         assert_eq!(a.access_token, b.access_token);
         assert_eq!(b.expires_in, 7100);
         s.expire("wx1", 200);
-        assert_eq!(s.validate(&a.access_token, 200, any).map_err(|e| e.errcode), Err(42001));
+        assert_eq!(
+            s.validate(&a.access_token, 200, any).map_err(|e| e.errcode),
+            Err(42001)
+        );
         let c = s.current_or_issue("wx1", TokenKind::Stable, 200, 7200);
         assert_ne!(c.access_token, a.access_token);
         s.revoke("wx1");
-        assert_eq!(s.validate(&c.access_token, 201, any).map_err(|e| e.errcode), Err(40001));
+        assert_eq!(
+            s.validate(&c.access_token, 201, any).map_err(|e| e.errcode),
+            Err(40001)
+        );
     }
 
     #[test]
     fn kinds_are_kept_apart() {
         let mut s = TokenStore::default();
         let w = s.issue("ww1", TokenKind::Wecom, 0, 7200, 0);
-        assert!(s.validate(&w.access_token, 1, TokenKind::is_official).is_err());
+        assert!(
+            s.validate(&w.access_token, 1, TokenKind::is_official)
+                .is_err()
+        );
         assert!(s.validate("nope", 1, any).is_err());
     }
 }

@@ -33,13 +33,15 @@ pub struct XmlMessage {
 impl XmlMessage {
     /// Adds a CDATA text field.
     pub fn text(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.fields.push((name.to_string(), Field::Text(value.into())));
+        self.fields
+            .push((name.to_string(), Field::Text(value.into())));
         self
     }
 
     /// Adds a bare numeric field.
     pub fn num(mut self, name: &str, value: impl ToString) -> Self {
-        self.fields.push((name.to_string(), Field::Num(value.to_string())));
+        self.fields
+            .push((name.to_string(), Field::Num(value.to_string())));
         self
     }
 
@@ -196,7 +198,10 @@ mod tests {
 
     #[test]
     fn builds_wechat_shaped_xml() {
-        let x = msg().text("Event", "subscribe").text("EventKey", "qrscene_123").to_xml();
+        let x = msg()
+            .text("Event", "subscribe")
+            .text("EventKey", "qrscene_123")
+            .to_xml();
         assert_eq!(
             x,
             "<xml><ToUserName><![CDATA[gh_abc]]></ToUserName><FromUserName><![CDATA[oUser]]></FromUserName>\
@@ -207,7 +212,10 @@ mod tests {
 
     #[test]
     fn round_trips_through_parser() {
-        let x = msg().text("Content", "a ]]> b & <c>").num("MsgId", 42).to_xml();
+        let x = msg()
+            .text("Content", "a ]]> b & <c>")
+            .num("MsgId", 42)
+            .to_xml();
         let m = parse_flat(&x).unwrap_or_default();
         assert_eq!(m.get("Content").map(String::as_str), Some("a ]]> b & <c>"));
         assert_eq!(m.get("MsgId").map(String::as_str), Some("42"));

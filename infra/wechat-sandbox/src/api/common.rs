@@ -54,7 +54,12 @@ impl Sandbox {
     /// The appid behind the `access_token` query parameter, for an official-account API:
     /// 41001 if missing, 40001 if unknown or revoked, 42001 if expired.
     pub(crate) fn auth_official(&self, p: &Params, endpoint: &str) -> Result<String, WxError> {
-        self.auth(p, endpoint, TokenKind::is_official, errcode::INVALID_CREDENTIAL)
+        self.auth(
+            p,
+            endpoint,
+            TokenKind::is_official,
+            errcode::INVALID_CREDENTIAL,
+        )
     }
 
     /// Same for WeCom, which calls an unknown token 40014.
@@ -62,12 +67,23 @@ impl Sandbox {
         self.auth(p, endpoint, |k| k == TokenKind::Wecom, 40014)
     }
 
-    fn auth(&self, p: &Params, endpoint: &str, accept: impl Fn(TokenKind) -> bool, unknown: i64) -> Result<String, WxError> {
-        let token = param(p, "access_token").ok_or_else(|| WxError::new(errcode::ACCESS_TOKEN_MISSING))?;
+    fn auth(
+        &self,
+        p: &Params,
+        endpoint: &str,
+        accept: impl Fn(TokenKind) -> bool,
+        unknown: i64,
+    ) -> Result<String, WxError> {
+        let token =
+            param(p, "access_token").ok_or_else(|| WxError::new(errcode::ACCESS_TOKEN_MISSING))?;
         self.with(|s| {
             let now = s.now();
             let appid = s.tokens.validate(token, now, accept).map_err(|e| {
-                if e.errcode == errcode::INVALID_CREDENTIAL { WxError::new(unknown) } else { e }
+                if e.errcode == errcode::INVALID_CREDENTIAL {
+                    WxError::new(unknown)
+                } else {
+                    e
+                }
             })?;
             s.counters.hit_account(endpoint, &appid);
             Ok(appid)

@@ -41,7 +41,10 @@ pub fn router(sandbox: Sandbox) -> Router {
 
 /// Anything else: say clearly that the sandbox does not emulate it.
 async fn unknown(uri: Uri) -> impl IntoResponse {
-    tracing::warn!(path = uri.path(), "call to an endpoint the sandbox does not emulate");
+    tracing::warn!(
+        path = uri.path(),
+        "call to an endpoint the sandbox does not emulate"
+    );
     let body = serde_json::json!({
         "errcode": 404,
         "errmsg": format!("wechat-sandbox does not emulate {}", uri.path()),

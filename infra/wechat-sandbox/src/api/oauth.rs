@@ -16,13 +16,21 @@ use serde_json::{Value, json};
 /// WeChat shows OAuth errors as a page in the user's browser, not as JSON.
 fn error_page(code: i64, what: &str) -> Response {
     let body = format!("Oops! Something went wrong:( errcode: {code}, {what}");
-    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET /connect/oauth2/authorize?appid&redirect_uri&response_type=code&scope&state`:
 /// the user consents at once and is redirected to `redirect_uri?code=...&state=...`.
 /// The user is `sandbox_openid` if given, else the account's phone user, else a new visitor.
-pub async fn authorize(AxState(sb): AxState<Sandbox>, q: Result<Query<Params>, QueryRejection>) -> Response {
+pub async fn authorize(
+    AxState(sb): AxState<Sandbox>,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Response {
     if let Err(e) = sb.enter(ep::OAUTH_AUTHORIZE).await {
         return error_page(e.errcode, &e.errmsg);
     }
@@ -46,34 +54,44 @@ pub async fn authorize(AxState(sb): AxState<Sandbox>, q: Result<Query<Params>, Q
         let now = s.now();
         let ttl = crate::clock::secs(s.settings.oauth_code_ttl);
         let Some(kind) = s.accounts.get(appid).map(|e| e.account.kind) else {
-            return Err(error_page(errcode::INVALID_APPID, "invalid appid"));
+            return Err((errcode::INVALID_APPID, "invalid appid".to_string()));
         };
         if kind != AccountKind::Service {
-            return Err(error_page(10005, "this account has no web authorisation scope"));
+            return Err((
+                10005,
+                "this account has no web authorisation scope".to_string(),
+            ));
         }
         s.counters.hit_account(ep::OAUTH_AUTHORIZE, appid);
-        let chosen = param(&p, "sandbox_openid").map(str::to_string).or_else(|| s.oauth.phone_user(appid).cloned());
+        let chosen = param(&p, "sandbox_openid")
+            .map(str::to_string)
+            .or_else(|| s.oauth.phone_user(appid).cloned());
         let openid = match chosen {
             Some(o) => {
                 if s.pid_in(appid, &o).is_err() {
-                    return Err(error_page(errcode::INVALID_OPENID, "sandbox: user is not a person of this account"));
+                    let what = "sandbox: user is not a person of this account".to_string();
+                    return Err((errcode::INVALID_OPENID, what));
                 }
                 o
             }
             None => {
-                let e = s.entry_mut(appid).map_err(|e| error_page(e.errcode, &e.errmsg))?;
+                let e = s.entry_mut(appid).map_err(|e| (e.errcode, e.errmsg))?;
                 let pid = e.pop.add_visitor();
                 e.openid(pid)
             }
         };
-        Ok(s.oauth.issue(appid, &openid, &scope, now + ttl))
+        Ok(s.oauth
+            .issue(appid, &openid, &scope, now.saturating_add(ttl)))
     });
     let code = match issued {
         Ok(c) => c,
-        Err(page) => return page,
+        Err((code, what)) => return error_page(code, &what),
     };
     let mut target = redirect;
-    target.query_pairs_mut().append_pair("code", &code).append_pair("state", &state);
+    target
+        .query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair("state", &state);
     (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
 }
 

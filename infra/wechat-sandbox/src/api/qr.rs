@@ -34,13 +34,20 @@ pub async fn create(
 
 /// Serves the QR image of a ticket (no access_token, like WeChat). Unknown or expired
 /// tickets get a 404, which is how a client that forgot to URL-encode the ticket finds out.
-pub async fn show(AxState(sb): AxState<Sandbox>, q: Result<Query<Params>, QueryRejection>) -> Response {
+pub async fn show(
+    AxState(sb): AxState<Sandbox>,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Response {
     if let Err(e) = sb.enter(ep::SHOWQRCODE).await {
         return e.into_response();
     }
     let p = params(q);
     let ticket = param(&p, "ticket").unwrap_or_default();
-    let url = sb.with(|s| s.qr.resolve(ticket).filter(|t| !t.expired(s.now())).map(|t| t.url.clone()));
+    let url = sb.with(|s| {
+        s.qr.resolve(ticket)
+            .filter(|t| !t.expired(s.now()))
+            .map(|t| t.url.clone())
+    });
     let Some(url) = url.filter(|_| !ticket.is_empty()) else {
         return (StatusCode::NOT_FOUND, "ticket not found or expired").into_response();
     };

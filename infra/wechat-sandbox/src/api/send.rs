@@ -17,8 +17,19 @@ use axum::extract::{Query, State as AxState};
 use serde_json::{Value, json};
 
 /// Message types `custom/send` accepts.
-const CUSTOM_TYPES: &[&str] =
-    &["text", "image", "voice", "video", "music", "news", "mpnews", "mpnewsarticle", "msgmenu", "wxcard", "miniprogrampage"];
+const CUSTOM_TYPES: &[&str] = &[
+    "text",
+    "image",
+    "voice",
+    "video",
+    "music",
+    "news",
+    "mpnews",
+    "mpnewsarticle",
+    "msgmenu",
+    "wxcard",
+    "miniprogrampage",
+];
 
 /// Longest value per data key type (the key minus its trailing digits), in characters.
 fn value_limit(key: &str, value: &str) -> Option<usize> {
@@ -39,13 +50,21 @@ fn value_limit(key: &str, value: &str) -> Option<usize> {
 
 /// Validates `data`: every entry must be `{"value": "..."}` within its type's length (47003).
 pub fn validate_data(data: Option<&Value>) -> Result<(), WxError> {
-    let Some(data) = data.filter(|d| !d.is_null()) else { return Ok(()) };
+    let Some(data) = data.filter(|d| !d.is_null()) else {
+        return Ok(());
+    };
     let Some(map) = data.as_object() else {
-        return Err(WxError::with_detail(errcode::ARGUMENT_INVALID, "data must be an object"));
+        return Err(WxError::with_detail(
+            errcode::ARGUMENT_INVALID,
+            "data must be an object",
+        ));
     };
     for (key, entry) in map {
         let Some(value) = entry.get("value").and_then(Value::as_str) else {
-            return Err(WxError::with_detail(errcode::ARGUMENT_INVALID, &format!("data.{key}.value must be a string")));
+            return Err(WxError::with_detail(
+                errcode::ARGUMENT_INVALID,
+                &format!("data.{key}.value must be a string"),
+            ));
         };
         if let Some(limit) = value_limit(key, value)
             && value.chars().count() > limit
@@ -71,22 +90,40 @@ fn require_kind(s: &State, appid: &str, kinds: &[AccountKind]) -> Result<(), WxE
 /// 40037 unless `template_id` is non-empty and, if the account lists templates, one of them.
 fn check_template(s: &State, appid: &str, template_id: &str) -> Result<(), WxError> {
     let templates = &s.entry(appid)?.account.templates;
-    if template_id.is_empty() || (!templates.is_empty() && !templates.iter().any(|t| t == template_id)) {
+    if template_id.is_empty()
+        || (!templates.is_empty() && !templates.iter().any(|t| t == template_id))
+    {
         return Err(WxError::new(errcode::INVALID_TEMPLATE_ID));
     }
     Ok(())
 }
 
-fn record(s: &mut State, kind: MessageKind, appid: &str, touser: &str, msgid: Option<u64>, body: &Value) {
+fn record(
+    s: &mut State,
+    kind: MessageKind,
+    appid: &str,
+    touser: &str,
+    msgid: Option<u64>,
+    body: &Value,
+) {
     let received_at = s.clock.now();
     s.messages.push(ReceivedMessage {
         kind,
         appid: appid.to_string(),
         touser: touser.to_string(),
         msgid,
-        client_msg_id: body.get("client_msg_id").and_then(Value::as_str).map(str::to_string),
-        template_id: body.get("template_id").and_then(Value::as_str).map(str::to_string),
-        msgtype: body.get("msgtype").and_then(Value::as_str).map(str::to_string),
+        client_msg_id: body
+            .get("client_msg_id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        template_id: body
+            .get("template_id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        msgtype: body
+            .get("msgtype")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         body: body.clone(),
         received_at,
     });
@@ -119,21 +156,27 @@ pub async fn template(
         let (now, window) = (s.now(), secs(s.settings.client_msg_id_window));
         let client_msg_id = str_field(&b, "client_msg_id");
         if !client_msg_id.is_empty()
-            && let Some(first) = s.messages.idempotent_hit(&appid, touser, client_msg_id, now, window)
+            && let Some(first) =
+                s.messages
+                    .idempotent_hit(&appid, touser, client_msg_id, now, window)
         {
             return Ok((first, false));
         }
         let msgid = s.next_msgid();
         record(s, MessageKind::Template, &appid, touser, Some(msgid), &b);
         if !client_msg_id.is_empty() {
-            s.messages.remember(&appid, touser, client_msg_id, msgid, now);
+            s.messages
+                .remember(&appid, touser, client_msg_id, msgid, now);
         }
         Ok((msgid, s.settings.auto_template_receipts))
     })?;
     if receipt {
         let sb = sb.clone();
         tokio::spawn(async move {
-            if let Err(e) = sb.template_job_finished(msgid, TemplateStatus::Success).await {
+            if let Err(e) = sb
+                .template_job_finished(msgid, TemplateStatus::Success)
+                .await
+            {
                 tracing::warn!(error = %e, msgid, "automatic TEMPLATESENDJOBFINISH failed");
             }
         });
@@ -152,7 +195,11 @@ pub async fn bizsend(
     let appid = sb.auth_official(&params(q), ep::BIZSEND)?;
     let b = json_body(&body)?;
     sb.with(|s| {
-        require_kind(s, &appid, &[AccountKind::Service, AccountKind::Subscription])?;
+        require_kind(
+            s,
+            &appid,
+            &[AccountKind::Service, AccountKind::Subscription],
+        )?;
         s.take_quota(&appid, ep::BIZSEND)?;
         let touser = str_field(&b, "touser");
         s.pid_in(&appid, touser)?;
@@ -188,18 +235,31 @@ pub async fn subscribe_send(
         if let Some(state) = b.get("miniprogram_state")
             && !matches!(state.as_str(), Some("developer" | "trial" | "formal"))
         {
-            return Err(WxError::with_detail(errcode::ARGUMENT_INVALID, "invalid miniprogram_state"));
+            return Err(WxError::with_detail(
+                errcode::ARGUMENT_INVALID,
+                "invalid miniprogram_state",
+            ));
         }
         if let Some(lang) = b.get("lang")
             && !matches!(lang.as_str(), Some("zh_CN" | "en_US" | "zh_HK" | "zh_TW"))
         {
-            return Err(WxError::with_detail(errcode::ARGUMENT_INVALID, "invalid lang"));
+            return Err(WxError::with_detail(
+                errcode::ARGUMENT_INVALID,
+                "invalid lang",
+            ));
         }
         if !s.consents.consume(&appid, touser, template_id) {
             return Err(WxError::new(errcode::USER_REFUSED));
         }
         let msgid = s.next_msgid();
-        record(s, MessageKind::MiniProgramSubscribe, &appid, touser, Some(msgid), &b);
+        record(
+            s,
+            MessageKind::MiniProgramSubscribe,
+            &appid,
+            touser,
+            Some(msgid),
+            &b,
+        );
         Ok(ok(json!({"msgid": msgid})))
     })
 }
@@ -215,7 +275,11 @@ pub async fn custom(
     let appid = sb.auth_official(&params(q), ep::CUSTOM_SEND)?;
     let b = json_body(&body)?;
     sb.with(|s| {
-        require_kind(s, &appid, &[AccountKind::Service, AccountKind::Subscription])?;
+        require_kind(
+            s,
+            &appid,
+            &[AccountKind::Service, AccountKind::Subscription],
+        )?;
         s.take_quota(&appid, ep::CUSTOM_SEND)?;
         let touser = str_field(&b, "touser");
         let pid = s.pid_in(&appid, touser)?;
@@ -224,10 +288,16 @@ pub async fn custom(
             return Err(WxError::new(errcode::INVALID_MSG_TYPE));
         }
         if !b.get(msgtype).is_some_and(Value::is_object) {
-            return Err(WxError::with_detail(errcode::DATA_FORMAT_ERROR, &format!("missing {msgtype} object")));
+            return Err(WxError::with_detail(
+                errcode::DATA_FORMAT_ERROR,
+                &format!("missing {msgtype} object"),
+            ));
         }
-        let (now, window, per_window) =
-            (s.now(), secs(s.settings.custom_window), s.settings.custom_messages_per_window);
+        let (now, window, per_window) = (
+            s.now(),
+            secs(s.settings.custom_window),
+            s.settings.custom_messages_per_window,
+        );
         let e = s.entry_mut(&appid)?;
         if !e.pop.is_subscribed(pid) {
             return Err(WxError::new(errcode::OUT_OF_TIME_LIMIT));

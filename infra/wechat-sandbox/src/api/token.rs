@@ -15,7 +15,12 @@ use axum::extract::{Query, State as AxState};
 use serde_json::{Value, json};
 
 /// Checks appid and secret of an official account or mini program (40013, 40125).
-fn check_credentials(s: &mut State, endpoint: &str, appid: &str, secret: &str) -> Result<(), WxError> {
+fn check_credentials(
+    s: &mut State,
+    endpoint: &str,
+    appid: &str,
+    secret: &str,
+) -> Result<(), WxError> {
     let e = s.entry(appid)?;
     if e.account.kind == AccountKind::Wecom {
         return Err(WxError::new(errcode::INVALID_APPID));
@@ -46,21 +51,32 @@ pub async fn token(
         s.take_quota(appid, ep::TOKEN)?;
         let (now, ttl, overlap) = (s.now(), s.token_ttl(), secs(s.settings.token_overlap));
         let issued = s.tokens.issue(appid, TokenKind::Regular, now, ttl, overlap);
-        Ok(Json(json!({"access_token": issued.access_token, "expires_in": issued.expires_in})))
+        Ok(Json(
+            json!({"access_token": issued.access_token, "expires_in": issued.expires_in}),
+        ))
     })
 }
 
 /// `POST /cgi-bin/stable_token {grant_type, appid, secret, force_refresh}`: the same token
 /// while it is valid, a new one (old one dead at once) with `force_refresh`.
-pub async fn stable_token(AxState(sb): AxState<Sandbox>, body: Bytes) -> Result<Json<Value>, WxError> {
+pub async fn stable_token(
+    AxState(sb): AxState<Sandbox>,
+    body: Bytes,
+) -> Result<Json<Value>, WxError> {
     sb.enter(ep::STABLE_TOKEN).await?;
     let b = json_body(&body)?;
     if b.get("grant_type").and_then(Value::as_str) != Some("client_credential") {
         return Err(WxError::new(errcode::INVALID_GRANT_TYPE));
     }
-    let appid = b.get("appid").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let appid = b
+        .get("appid")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
     let appid = appid.ok_or_else(|| WxError::new(errcode::APPID_MISSING))?;
-    let secret = b.get("secret").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let secret = b
+        .get("secret")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
     let secret = secret.ok_or_else(|| WxError::new(errcode::APPSECRET_MISSING))?;
     let force = match b.get("force_refresh") {
         None | Some(Value::Null) => false,
@@ -74,8 +90,11 @@ pub async fn stable_token(AxState(sb): AxState<Sandbox>, body: Bytes) -> Result<
         let issued = if force {
             s.tokens.issue(appid, TokenKind::Stable, now, ttl, 0)
         } else {
-            s.tokens.current_or_issue(appid, TokenKind::Stable, now, ttl)
+            s.tokens
+                .current_or_issue(appid, TokenKind::Stable, now, ttl)
         };
-        Ok(Json(json!({"access_token": issued.access_token, "expires_in": issued.expires_in})))
+        Ok(Json(
+            json!({"access_token": issued.access_token, "expires_in": issued.expires_in}),
+        ))
     })
 }

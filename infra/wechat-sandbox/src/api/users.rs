@@ -15,7 +15,11 @@ use serde_json::{Value, json};
 pub const BATCHGET_MAX: usize = 100;
 
 fn require_official(s: &State, appid: &str) -> Result<(), WxError> {
-    if s.entry(appid)?.account.kind.is_official() { Ok(()) } else { Err(WxError::new(errcode::API_UNAUTHORIZED)) }
+    if s.entry(appid)?.account.kind.is_official() {
+        Ok(())
+    } else {
+        Err(WxError::new(errcode::API_UNAUTHORIZED))
+    }
 }
 
 /// `GET /cgi-bin/user/get?next_openid=`: up to a page of openids after `next_openid`.
@@ -79,7 +83,10 @@ pub async fn batchget(
     let appid = sb.auth_official(&params(q), ep::USER_BATCHGET)?;
     let b = json_body(&body)?;
     let Some(list) = b.get("user_list").and_then(Value::as_array) else {
-        return Err(WxError::with_detail(errcode::DATA_FORMAT_ERROR, "user_list must be an array"));
+        return Err(WxError::with_detail(
+            errcode::DATA_FORMAT_ERROR,
+            "user_list must be an array",
+        ));
     };
     if list.is_empty() || list.len() > BATCHGET_MAX {
         return Err(WxError::new(errcode::INVALID_OPENID_LIST_SIZE));
@@ -92,7 +99,9 @@ pub async fn batchget(
             .iter()
             .map(|u| {
                 let openid = u.get("openid").and_then(Value::as_str).unwrap_or_default();
-                let pid = e.pid(openid).ok_or_else(|| WxError::new(errcode::INVALID_OPENID))?;
+                let pid = e
+                    .pid(openid)
+                    .ok_or_else(|| WxError::new(errcode::INVALID_OPENID))?;
                 Ok(e.info(pid).to_wechat_json())
             })
             .collect::<Result<Vec<_>, WxError>>()?;

@@ -55,14 +55,23 @@ pub async fn gettoken(
         }
         s.take_quota(corpid, ep::WECOM_GETTOKEN)?;
         let (now, ttl) = (s.now(), s.token_ttl());
-        let issued = s.tokens.current_or_issue(corpid, TokenKind::Wecom, now, ttl);
-        Ok(ok(json!({"access_token": issued.access_token, "expires_in": issued.expires_in})))
+        let issued = s
+            .tokens
+            .current_or_issue(corpid, TokenKind::Wecom, now, ttl);
+        Ok(ok(
+            json!({"access_token": issued.access_token, "expires_in": issued.expires_in}),
+        ))
     })
 }
 
 /// `|`-separated ids.
 fn split(v: &Value, name: &str) -> Vec<String> {
-    str_field(v, name).split('|').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()
+    str_field(v, name)
+        .split('|')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The agentid of the body, as a number or numeric string.
@@ -94,25 +103,44 @@ pub async fn send(
             return Err(WxError::new(errcode::INVALID_MSG_TYPE));
         }
         if !b.get(msgtype).is_some_and(Value::is_object) {
-            return Err(WxError::with_detail(errcode::DATA_FORMAT_ERROR, &format!("missing {msgtype} object")));
+            return Err(WxError::with_detail(
+                errcode::DATA_FORMAT_ERROR,
+                &format!("missing {msgtype} object"),
+            ));
         }
         let (mut users, mut invalid_users) = (Vec::new(), Vec::new());
         for u in split(&b, "touser") {
-            let known = u == "@all" || ids::parse_wecom_userid(&u).is_some_and(|pid| e.pop.is_subscribed(pid));
-            if known { users.push(u) } else { invalid_users.push(u) }
+            let known = u == "@all"
+                || ids::parse_wecom_userid(&u).is_some_and(|pid| e.pop.is_subscribed(pid));
+            if known {
+                users.push(u)
+            } else {
+                invalid_users.push(u)
+            }
         }
         // Departments and tags are not modelled: any positive number is a valid one.
         let valid_id = |x: &String| x.parse::<u64>().is_ok_and(|n| n > 0);
-        let (parties, invalid_parties): (Vec<_>, Vec<_>) = split(&b, "toparty").into_iter().partition(valid_id);
-        let (tags, invalid_tags): (Vec<_>, Vec<_>) = split(&b, "totag").into_iter().partition(valid_id);
+        let (parties, invalid_parties): (Vec<_>, Vec<_>) =
+            split(&b, "toparty").into_iter().partition(valid_id);
+        let (tags, invalid_tags): (Vec<_>, Vec<_>) =
+            split(&b, "totag").into_iter().partition(valid_id);
         if users.is_empty() && parties.is_empty() && tags.is_empty() {
             return Err(WxError::new(errcode::ALL_RECIPIENTS_INVALID));
         }
         let now = s.now();
         let dedupe = b.get("enable_duplicate_check").and_then(Value::as_i64) == Some(1);
-        let window = b.get("duplicate_check_interval").and_then(Value::as_i64).unwrap_or(DUP_DEFAULT).clamp(1, DUP_MAX);
+        let window = b
+            .get("duplicate_check_interval")
+            .and_then(Value::as_i64)
+            .unwrap_or(DUP_DEFAULT)
+            .clamp(1, DUP_MAX);
         let canonical = canonical_content(&b);
-        let earlier = dedupe.then(|| s.messages.wecom_duplicate(&corpid, agent, &canonical, now, window)).flatten();
+        let earlier = dedupe
+            .then(|| {
+                s.messages
+                    .wecom_duplicate(&corpid, agent, &canonical, now, window)
+            })
+            .flatten();
         let msgid = match earlier {
             Some(id) => id,
             None => {
@@ -137,7 +165,8 @@ pub async fn send(
                     });
                 }
                 if dedupe {
-                    s.messages.remember_wecom(&corpid, agent, canonical, msgid, now);
+                    s.messages
+                        .remember_wecom(&corpid, agent, canonical, msgid, now);
                 }
                 msgid
             }

@@ -58,14 +58,25 @@ impl Env {
 
     /// GET returning (status, JSON).
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.http.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     /// POST raw body returning (status, JSON).
     pub async fn post_raw(&self, path: &str, body: &str) -> (u16, Value) {
-        let r = self.http.post(format!("{}{path}", self.base)).body(body.to_string()).send().await.expect("POST");
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("POST");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -78,7 +89,10 @@ impl Env {
     /// A fresh access token of an official account or mini program.
     pub async fn token(&self, appid: &str) -> String {
         let (_, v) = self
-            .get(&format!("/cgi-bin/token?grant_type=client_credential&appid={appid}&secret={}", self.secret(appid)))
+            .get(&format!(
+                "/cgi-bin/token?grant_type=client_credential&appid={appid}&secret={}",
+                self.secret(appid)
+            ))
             .await;
         v["access_token"].as_str().expect("token").to_string()
     }
@@ -117,7 +131,11 @@ impl Receiver {
             Query(query): Query<HashMap<String, String>>,
             body: String,
         ) -> (StatusCode, String) {
-            let hit = Hit { method: method.to_string(), query, body };
+            let hit = Hit {
+                method: method.to_string(),
+                query,
+                body,
+            };
             let n = {
                 let mut h = hits.lock().expect("lock");
                 h.push(hit.clone());
@@ -125,18 +143,26 @@ impl Receiver {
             };
             let (delay, status, reply) = behaviour(&hit, n);
             tokio::time::sleep(delay).await;
-            (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), reply)
+            (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                reply,
+            )
         }
         let hits = Arc::new(Mutex::new(Vec::new()));
         let app = axum::Router::new()
             .route("/wechat/callback", axum::routing::any(handle))
             .with_state((hits.clone(), behaviour));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind receiver");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { url: format!("http://{addr}/wechat/callback?account=test"), hits }
+        Self {
+            url: format!("http://{addr}/wechat/callback?account=test"),
+            hits,
+        }
     }
 
     /// Always answers `success` at once.
