@@ -22,6 +22,16 @@ start_moto "$MOTO_PORT"
 PIDS+=("$MOTO_PID")
 export_moto_env "$MOTO_PORT"
 
+SANDBOX_PORT="${SANDBOX_PORT:-8790}"
+log "starting the WeChat sandbox on 127.0.0.1:$SANDBOX_PORT (control API: /sandbox, see infra/wechat-sandbox/README.md)"
+"$ROOT/target/debug/wechat-sandbox" --listen "127.0.0.1:$SANDBOX_PORT" >"$STATE_DIR/sandbox.log" 2>&1 &
+PIDS+=("$!")
+wait_http "$SANDBOX_PORT" /sandbox/health 30
+# The functions talk to the sandbox exactly as they would to WeChat.
+export WECHAT_API_BASE="http://127.0.0.1:$SANDBOX_PORT"
+export WECHAT_OPEN_BASE="http://127.0.0.1:$SANDBOX_PORT"
+export WECOM_API_BASE="http://127.0.0.1:$SANDBOX_PORT/wecom"
+
 "$ROOT/target/debug/livenotify-local" &
 PIDS+=("$!")
 wait -n "${PIDS[@]}"

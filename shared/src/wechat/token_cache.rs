@@ -18,13 +18,16 @@
 //! | `invalidated_token`   | S    | a token callers reported rejected (40001/42001/40014) and not yet replaced |
 //! | `lease_owner`         | S    | random id of the refresher holding the lease |
 //! | `lease_until_ms`      | N    | lease expiry, epoch ms (a crashed refresher frees it by time) |
+//! | `version`             | N    | +1 on every refresh and invalidation: the compare-and-swap value |
 //! | `expires_at`          | N    | table TTL, epoch s: a day after the token expires |
 //!
 //! # Protocol
 //! - Read (consistent). Before `refresh_after_ms`: use the token.
-//! - Due, and the lease is free: take it with a conditional update that also requires the
-//!   token to be the one just read (so a refresh finished in between is never repeated), fetch
-//!   a token from WeChat, write it conditional on still owning the lease, which frees the lease.
+//! - Due, and the lease is free: take it with a conditional update that also requires
+//!   `version` to be the one just read (so a refresh finished in between is never repeated, even
+//!   when it returned the same token, as `stable_token` does), confirm the lease with a
+//!   consistent read, fetch a token from WeChat, write it conditional on still owning the
+//!   lease, which frees the lease.
 //! - Due, lease held by someone else: use the current token while it is still valid; if it is
 //!   not (expired or invalidated), poll with growing sleeps up to `max_wait`, then re-read.
 //! - [`TokenService::invalidate`] sets the expiry to 0 only if the cached token is still the
@@ -51,6 +54,7 @@ const ATTR_REFRESHED_AT_MS: &str = "refreshed_at_ms";
 const ATTR_INVALIDATED_TOKEN: &str = "invalidated_token";
 const ATTR_LEASE_OWNER: &str = "lease_owner";
 const ATTR_LEASE_UNTIL_MS: &str = "lease_until_ms";
+const ATTR_VERSION: &str = "version";
 /// Value of the `entity` attribute of token items.
 const ENTITY_TOKEN: &str = "token";
 /// Token items linger this long after expiry before the table TTL removes them.
@@ -104,7 +108,9 @@ struct TokenItem {
     expires_at_ms: i64,
     refresh_after_ms: i64,
     invalidated_token: Option<String>,
+    lease_owner: Option<String>,
     lease_until_ms: i64,
+    version: Option<i64>,
 }
 
 impl TokenItem {
@@ -122,7 +128,12 @@ impl TokenItem {
             expires_at_ms: number(ATTR_TOKEN_EXPIRES_AT_MS),
             refresh_after_ms: number(ATTR_REFRESH_AFTER_MS),
             invalidated_token: string(ATTR_INVALIDATED_TOKEN),
+            lease_owner: string(ATTR_LEASE_OWNER),
             lease_until_ms: number(ATTR_LEASE_UNTIL_MS),
+            version: item
+                .get(ATTR_VERSION)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok()),
         }
     }
 
@@ -284,9 +295,11 @@ impl TokenService {
         }
         let result = self
             .update(&cache_key)
-            .update_expression("SET #exp = :zero, #due = :zero, #bad = :bad")
+            .update_expression("SET #exp = :zero, #due = :zero, #bad = :bad ADD #ver :one")
             .condition_expression("#tok = :bad")
             .expression_attribute_names("#tok", ATTR_TOKEN)
+            .expression_attribute_names("#ver", ATTR_VERSION)
+            .expression_attribute_values(":one", n(1))
             .expression_attribute_names("#exp", ATTR_TOKEN_EXPIRES_AT_MS)
             .expression_attribute_names("#due", ATTR_REFRESH_AFTER_MS)
             .expression_attribute_names("#bad", ATTR_INVALIDATED_TOKEN)
@@ -382,7 +395,10 @@ impl TokenService {
             }
             if item.lease_free(now) {
                 if let Some(lease) = self.try_lease(cache_key, &item, now).await? {
-                    return self.refresh(account, cache_key, &item, &lease).await;
+                    if self.confirm_lease(cache_key, &lease).await? {
+                        return self.refresh(account, cache_key, &item, &lease).await;
+                    }
+                    tracing::warn!(account = %cache_key, "token lease overwritten by another refresher");
                 }
                 // Lost the race for the lease: the next read shows who has it.
             } else if let Some(token) = item.still_valid(now) {
@@ -406,7 +422,7 @@ impl TokenService {
         }
     }
 
-    /// Takes the refresh lease if it is free and the token is still the one in `item`.
+    /// Takes the refresh lease if it is free and nobody refreshed or invalidated since `item`.
     async fn try_lease(
         &self,
         cache_key: &str,
@@ -422,20 +438,20 @@ impl TokenService {
             .expression_attribute_names("#until", ATTR_LEASE_UNTIL_MS)
             .expression_attribute_names("#entity", keys::ENTITY_TYPE)
             .expression_attribute_names("#ttl", keys::EXPIRES_AT)
-            .expression_attribute_names("#tok", ATTR_TOKEN)
+            .expression_attribute_names("#ver", ATTR_VERSION)
             .expression_attribute_values(":owner", s(&lease_id))
             .expression_attribute_values(":until", n(lease_until))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":entity", s(ENTITY_TOKEN))
             .expression_attribute_values(":ttl", n(now / 1000 + TTL_AFTER_EXPIRY_SECS));
-        request = match &item.token {
+        request = match item.version {
             Some(seen) => request
                 .condition_expression(
-                    "(attribute_not_exists(#until) OR #until <= :now) AND #tok = :seen",
+                    "(attribute_not_exists(#until) OR #until <= :now) AND #ver = :seen",
                 )
-                .expression_attribute_values(":seen", s(seen)),
+                .expression_attribute_values(":seen", n(seen)),
             None => request.condition_expression(
-                "(attribute_not_exists(#until) OR #until <= :now) AND attribute_not_exists(#tok)",
+                "(attribute_not_exists(#until) OR #until <= :now) AND attribute_not_exists(#ver)",
             ),
         };
         match request.send().await {
@@ -452,6 +468,13 @@ impl TokenService {
             }
             Err(err) => Err(store_error("take token lease", err)),
         }
+    }
+
+    /// Re-reads the item to check the lease is ours. DynamoDB's conditional write already
+    /// guarantees it; the read (one per refresh, so rare) keeps the single-refresher promise on
+    /// stand-ins such as moto, whose conditional writes are not atomic under concurrency.
+    async fn confirm_lease(&self, cache_key: &str, lease_id: &str) -> Result<bool, WechatError> {
+        Ok(self.read(cache_key).await?.lease_owner.as_deref() == Some(lease_id))
     }
 
     /// Fetches a token from WeChat while holding the lease and stores it (freeing the lease).
