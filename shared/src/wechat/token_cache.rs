@@ -395,8 +395,8 @@ impl TokenService {
             }
             if item.lease_free(now) {
                 if let Some(lease) = self.try_lease(cache_key, &item, now).await? {
-                    if self.confirm_lease(cache_key, &lease).await? {
-                        return self.refresh(account, cache_key, &item, &lease).await;
+                    if let Some(leased) = self.confirm_lease(cache_key, &lease).await? {
+                        return self.refresh(account, cache_key, &leased, &lease).await;
                     }
                     tracing::warn!(account = %cache_key, "token lease overwritten by another refresher");
                 }
@@ -473,8 +473,14 @@ impl TokenService {
     /// Re-reads the item to check the lease is ours. DynamoDB's conditional write already
     /// guarantees it; the read (one per refresh, so rare) keeps the single-refresher promise on
     /// stand-ins such as moto, whose conditional writes are not atomic under concurrency.
-    async fn confirm_lease(&self, cache_key: &str, lease_id: &str) -> Result<bool, WechatError> {
-        Ok(self.read(cache_key).await?.lease_owner.as_deref() == Some(lease_id))
+    /// Returns the item as of the lease (its `invalidated_token` is the newest report).
+    async fn confirm_lease(
+        &self,
+        cache_key: &str,
+        lease_id: &str,
+    ) -> Result<Option<TokenItem>, WechatError> {
+        let item = self.read(cache_key).await?;
+        Ok((item.lease_owner.as_deref() == Some(lease_id)).then_some(item))
     }
 
     /// Fetches a token from WeChat while holding the lease and stores it (freeing the lease).
@@ -510,9 +516,11 @@ impl TokenService {
             .update(cache_key)
             .update_expression(
                 "SET #tok = :tok, #exp = :exp, #due = :due, #at = :at, #ttl = :ttl, #entity = :entity \
-                 REMOVE #owner, #until, #bad",
+                 REMOVE #owner, #until, #bad ADD #ver :one",
             )
             .condition_expression("#owner = :owner")
+            .expression_attribute_names("#ver", ATTR_VERSION)
+            .expression_attribute_values(":one", n(1))
             .expression_attribute_names("#tok", ATTR_TOKEN)
             .expression_attribute_names("#exp", ATTR_TOKEN_EXPIRES_AT_MS)
             .expression_attribute_names("#due", ATTR_REFRESH_AFTER_MS)
