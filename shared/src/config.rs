@@ -136,6 +136,27 @@ pub struct CoreConfig {
     pub wecom_api_base: String,
     /// WeChat OAuth page base (`WECHAT_OPEN_BASE`).
     pub wechat_open_base: String,
+    /// S3 bucket for QR images, exports and uploaded openid lists (`BUCKET_NAME`).
+    pub bucket: String,
+    /// The work queues.
+    pub queues: QueueUrls,
+    /// Public base URL of the HTTP API (`PUBLIC_BASE_URL`): landing pages, OAuth redirects
+    /// and QR contents point here.
+    pub public_base_url: String,
+    /// Key signing admin tokens, OAuth state and session cookies (`SIGNING_KEY`, base64 of
+    /// 32 bytes).
+    pub signing_key: String,
+}
+
+/// URLs of the SQS work queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueUrls {
+    /// Push fan-out and batches (`PUSH_QUEUE_URL`).
+    pub push: String,
+    /// QR rendering (`QR_QUEUE_URL`).
+    pub qr: String,
+    /// Follower sync (`SYNC_QUEUE_URL`).
+    pub sync: String,
 }
 
 impl CoreConfig {
@@ -152,8 +173,32 @@ impl CoreConfig {
             wechat_api_base: env.url_or("WECHAT_API_BASE", "https://api.weixin.qq.com")?,
             wecom_api_base: env.url_or("WECOM_API_BASE", "https://qyapi.weixin.qq.com")?,
             wechat_open_base: env.url_or("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")?,
+            bucket: env.required("BUCKET_NAME", "the S3 bucket for QR images and exports")?,
+            queues: QueueUrls {
+                push: env.url("PUSH_QUEUE_URL", "the push work queue")?,
+                qr: env.url("QR_QUEUE_URL", "the QR work queue")?,
+                sync: env.url("SYNC_QUEUE_URL", "the follower-sync work queue")?,
+            },
+            public_base_url: env.url(
+                "PUBLIC_BASE_URL",
+                "public base URL of the HTTP API (landing pages, OAuth redirects)",
+            )?,
+            signing_key: signing_key(env)?,
         })
     }
+}
+
+fn signing_key(env: &Env<'_>) -> Result<String, ConfigError> {
+    let key = env.required(
+        "SIGNING_KEY",
+        "base64 key signing admin tokens, OAuth state and session cookies",
+    )?;
+    // Same shape as the sealing key: base64 of 32 random bytes.
+    crate::secrets::SecretBox::from_base64(&key).map_err(|e| ConfigError::Invalid {
+        name: "SIGNING_KEY",
+        reason: e.to_string(),
+    })?;
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -210,11 +255,19 @@ mod tests {
     fn defaults_apply_and_trailing_slashes_go() {
         let env = Env::from_pairs(&[
             ("SECRETS_KEY", KEY),
+            ("SIGNING_KEY", KEY),
             ("TABLE_NAME", "t"),
+            ("BUCKET_NAME", "b"),
+            ("PUSH_QUEUE_URL", "http://127.0.0.1:9/q/push"),
+            ("QR_QUEUE_URL", "http://127.0.0.1:9/q/qr"),
+            ("SYNC_QUEUE_URL", "http://127.0.0.1:9/q/sync"),
+            ("PUBLIC_BASE_URL", "https://notify.example.com/"),
             ("WECOM_API_BASE", "http://127.0.0.1:9/"),
         ]);
         let config = CoreConfig::from_env(&env).unwrap();
         assert_eq!(config.wechat_api_base, "https://api.weixin.qq.com");
         assert_eq!(config.wecom_api_base, "http://127.0.0.1:9");
+        assert_eq!(config.public_base_url, "https://notify.example.com");
+        assert_eq!(config.queues.qr, "http://127.0.0.1:9/q/qr");
     }
 }

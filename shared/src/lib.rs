@@ -3,12 +3,16 @@
 //! Every Lambda in `functions/` composes these pieces and adds only its trigger's plumbing.
 
 pub mod aws;
+pub mod blobs;
 pub mod config;
 pub mod domain;
+pub mod enqueue;
 pub mod function;
 pub mod jobs;
+pub mod platform;
 pub mod queue;
 pub mod secrets;
+pub mod signed;
 pub mod store;
 pub mod telemetry;
 pub mod wechat;

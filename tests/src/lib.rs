@@ -77,3 +77,129 @@ impl TestAws {
             .expect("provision test resources")
     }
 }
+
+/// The whole platform on random ports: fresh resources in moto, an embedded WeChat sandbox,
+/// and the local gateway running the real functions against both. Tests assert through
+/// [`TestStack::platform`] (same table, keys and queues as the functions) and the sandbox.
+pub struct TestStack {
+    /// moto clients.
+    pub aws: TestAws,
+    /// This stack's table, queues and bucket.
+    pub resources: Resources,
+    /// The WeChat sandbox (phones, inspection, faults).
+    pub sandbox: wechat_sandbox::Sandbox,
+    /// The sandbox's base URL.
+    pub sandbox_url: String,
+    /// The platform as the functions see it.
+    pub platform: livenotify::platform::Platform,
+    /// An HTTP client that does not follow redirects.
+    pub http: reqwest::Client,
+    gateway: local_gateway::Gateway,
+}
+
+impl TestStack {
+    /// A stack with a default sandbox.
+    pub async fn start() -> Self {
+        Self::with_sandbox(wechat_sandbox::Sandbox::new(
+            wechat_sandbox::Settings::default(),
+        ))
+        .await
+    }
+
+    /// A stack over a sandbox the test configured.
+    pub async fn with_sandbox(sandbox: wechat_sandbox::Sandbox) -> Self {
+        let aws = TestAws::connect().await;
+        let resources = aws.fresh_resources().await;
+        let sandbox_url = sandbox.spawn_local().await.expect("bind sandbox");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind gateway");
+        let public = format!("http://{}", listener.local_addr().expect("gateway addr"));
+        let config = local_gateway::local_config(
+            &resources,
+            &local_gateway::WechatBases::sandbox(&sandbox_url),
+            &public,
+        );
+        let platform =
+            livenotify::platform::Platform::new(&aws.clients, config.clone()).expect("platform");
+        let gateway =
+            local_gateway::start(aws.clients.clone(), config, resources.clone(), listener)
+                .await
+                .expect("start gateway");
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Self {
+            aws,
+            resources,
+            sandbox,
+            sandbox_url,
+            platform,
+            http,
+            gateway,
+        }
+    }
+
+    /// The gateway's base URL (admin API under `/api`, callbacks under `/wechat`).
+    pub fn url(&self) -> String {
+        self.gateway.url()
+    }
+
+    /// The table.
+    pub fn store(&self) -> &Store {
+        &self.platform.store
+    }
+
+    /// Creates `account` in the sandbox, with its server URL pointing at this stack in `mode`,
+    /// and registers it with the platform (account + sealed credentials).
+    pub async fn add_account(
+        &self,
+        account: wechat_sandbox::SandboxAccount,
+        mode: wechat_sandbox::EncryptionMode,
+    ) -> livenotify::domain::Account {
+        use livenotify::domain::{AccountKind, AccountSecrets, CallbackMode};
+        let appid = account.appid.clone();
+        let account = account.with_callback(format!("{}/wechat/{appid}", self.url()), mode);
+        self.sandbox.add_account(account.clone());
+        let kind = match account.kind {
+            wechat_sandbox::AccountKind::Service => AccountKind::Service,
+            wechat_sandbox::AccountKind::Subscription => AccountKind::Subscription,
+            wechat_sandbox::AccountKind::MiniProgram => AccountKind::MiniProgram,
+            wechat_sandbox::AccountKind::Wecom => AccountKind::Wecom,
+        };
+        let now = livenotify::domain::now();
+        let record = livenotify::domain::Account {
+            id: livenotify::domain::AccountId::new(appid.clone()).expect("account id"),
+            name: appid.clone(),
+            kind,
+            appid: appid.clone(),
+            original_id: account.original_id.clone(),
+            wecom_agent_id: account.agentid,
+            callback_mode: match mode {
+                wechat_sandbox::EncryptionMode::Plaintext => CallbackMode::Plaintext,
+                wechat_sandbox::EncryptionMode::Compatible => CallbackMode::Compatible,
+                wechat_sandbox::EncryptionMode::Safe => CallbackMode::Safe,
+            },
+            follower_count: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let secrets = AccountSecrets {
+            app_secret: account.secret.clone(),
+            callback_token: account.token.clone(),
+            encoding_aes_key: Some(account.encoding_aes_key.clone()),
+        };
+        self.store()
+            .create_account(&record, &secrets)
+            .await
+            .expect("register account");
+        record
+    }
+
+    /// Stops the gateway (in-flight work finishes first).
+    pub async fn shutdown(self) {
+        self.gateway.shutdown().await;
+    }
+}

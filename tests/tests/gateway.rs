@@ -3,7 +3,6 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use livenotify::config::CoreConfig;
-use livenotify::secrets::SecretBox;
 use livenotify_tests::{TestAws, unique};
 use local_gateway::poller::{PollSettings, poll};
 use local_gateway::provision::{ResourceNames, provision};
@@ -11,14 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
-fn core_config(table: &str) -> CoreConfig {
-    CoreConfig {
-        table_name: table.into(),
-        secrets_key: SecretBox::generate_key(),
-        wechat_api_base: "http://127.0.0.1:9".into(),
-        wecom_api_base: "http://127.0.0.1:9".into(),
-        wechat_open_base: "http://127.0.0.1:9".into(),
-    }
+fn core_config(resources: &local_gateway::provision::Resources, table: &str) -> CoreConfig {
+    let mut config = local_gateway::local_config(
+        resources,
+        &local_gateway::WechatBases::sandbox("http://127.0.0.1:9"),
+        "http://127.0.0.1:9",
+    );
+    config.table_name = table.into();
+    config
 }
 
 #[tokio::test]
@@ -77,7 +76,7 @@ async fn health_reports_every_function_and_the_table() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gateway = local_gateway::start(
         aws.clients.clone(),
-        core_config(&resources.table),
+        core_config(&resources, &resources.table),
         resources.clone(),
         listener,
     )
@@ -117,7 +116,7 @@ async fn health_reports_every_function_and_the_table() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gateway = local_gateway::start(
         aws.clients.clone(),
-        core_config("no-such-table"),
+        core_config(&resources, "no-such-table"),
         resources,
         listener,
     )

@@ -49,6 +49,7 @@ fn course(title: &str, starts_in_hours: i64) -> Course {
         templates: BTreeMap::new(),
         reminder_minutes: Some(30),
         status: CourseStatus::Published,
+        qr: None,
         version: 0,
         created_at: now(),
         updated_at: now(),

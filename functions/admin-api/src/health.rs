@@ -28,7 +28,7 @@ pub struct Checks {
 /// 200 when every dependency answers, 503 otherwise (load balancers and the local stack's
 /// start-up wait read the status code).
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let dynamodb = match state.store.ping().await {
+    let dynamodb = match state.platform.store.ping().await {
         Ok(()) => "ok",
         Err(e) => {
             tracing::error!(error = %e, "health: table unreachable");

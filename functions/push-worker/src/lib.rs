@@ -6,15 +6,15 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use livenotify::jobs::PushJob;
-use livenotify::store::Store;
+use livenotify::platform::Platform;
 
 livenotify::function_info!();
 
 /// What the handler needs, built once per cold start.
 #[derive(Debug, Clone)]
 pub struct Deps {
-    /// The table.
-    pub store: Store,
+    /// Table, queues, bucket and WeChat.
+    pub platform: Platform,
 }
 
 /// Why a job failed.

@@ -4,7 +4,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use livenotify::aws::AwsClients;
 use livenotify::config::{CoreConfig, Env};
-use livenotify::store::Store;
+use livenotify::platform::Platform;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -12,7 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = CoreConfig::from_env(&Env::process())?;
     let clients = AwsClients::from_env().await;
     let deps = push_worker::Deps {
-        store: Store::from_config(&clients, &config)?,
+        platform: Platform::new(&clients, config)?,
     };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -6,7 +6,7 @@
 mod verify;
 
 use axum::Router;
-use livenotify::store::Store;
+use livenotify::platform::Platform;
 use tower_http::trace::TraceLayer;
 
 livenotify::function_info!();
@@ -14,8 +14,8 @@ livenotify::function_info!();
 /// What the handlers need, built once per cold start.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The table (accounts, their callback tokens).
-    pub store: Store,
+    /// Table, queues, bucket and WeChat.
+    pub platform: Platform,
 }
 
 /// Every route of the function.

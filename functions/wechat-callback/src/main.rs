@@ -2,7 +2,7 @@
 
 use livenotify::aws::AwsClients;
 use livenotify::config::{CoreConfig, Env};
-use livenotify::store::Store;
+use livenotify::platform::Platform;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = CoreConfig::from_env(&Env::process())?;
     let clients = AwsClients::from_env().await;
     let state = wechat_callback::AppState {
-        store: Store::from_config(&clients, &config)?,
+        platform: Platform::new(&clients, config)?,
     };
     lambda_http::run(wechat_callback::router(state)).await
 }

@@ -28,7 +28,7 @@ pub async fn verify_server_url(
     let Ok(account) = AccountId::new(appid) else {
         return (StatusCode::NOT_FOUND, "unknown account").into_response();
     };
-    let secrets = match state.store.get_account_secrets(&account).await {
+    let secrets = match state.platform.store.get_account_secrets(&account).await {
         Ok(secrets) => secrets,
         Err(StoreError::NotFound { .. }) => {
             return (StatusCode::NOT_FOUND, "unknown account").into_response();

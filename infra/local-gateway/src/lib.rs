@@ -12,9 +12,10 @@ pub mod schedule;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use livenotify::aws::AwsClients;
-use livenotify::config::CoreConfig;
+use livenotify::config::{CoreConfig, QueueUrls};
 use livenotify::jobs::SyncJob;
-use livenotify::store::Store;
+use livenotify::platform::{Platform, PlatformError};
+use livenotify::secrets::SecretBox;
 use poller::PollSettings;
 use provision::Resources;
 use std::net::SocketAddr;
@@ -28,7 +29,7 @@ use tokio::task::JoinSet;
 pub enum GatewayError {
     /// Bad configuration (e.g. an unusable secrets key).
     #[error(transparent)]
-    Secrets(#[from] livenotify::secrets::SecretsError),
+    Platform(#[from] PlatformError),
     /// Socket trouble.
     #[error("gateway socket: {0}")]
     Io(#[from] std::io::Error),
@@ -66,6 +67,54 @@ pub fn functions() -> Vec<livenotify::function::FunctionInfo> {
     ]
 }
 
+/// Where the local functions find WeChat's hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WechatBases {
+    /// `WECHAT_API_BASE`.
+    pub api: String,
+    /// `WECOM_API_BASE`.
+    pub wecom: String,
+    /// `WECHAT_OPEN_BASE`.
+    pub open: String,
+}
+
+impl WechatBases {
+    /// Every host played by one WeChat sandbox at `base` (WeCom under `/wecom`).
+    pub fn sandbox(base: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        Self {
+            api: base.to_string(),
+            wecom: format!("{base}/wecom"),
+            open: base.to_string(),
+        }
+    }
+}
+
+/// The functions' configuration on the local stack: the provisioned resources, WeChat's
+/// hosts, the gateway's own public URL, and fresh keys (moto forgets everything when it
+/// stops, so a key per run loses nothing).
+pub fn local_config(
+    resources: &Resources,
+    wechat: &WechatBases,
+    public_base_url: &str,
+) -> CoreConfig {
+    CoreConfig {
+        table_name: resources.table.clone(),
+        secrets_key: SecretBox::generate_key(),
+        wechat_api_base: wechat.api.clone(),
+        wecom_api_base: wechat.wecom.clone(),
+        wechat_open_base: wechat.open.clone(),
+        bucket: resources.bucket.clone(),
+        queues: QueueUrls {
+            push: resources.push.url.clone(),
+            qr: resources.qr.url.clone(),
+            sync: resources.sync.url.clone(),
+        },
+        public_base_url: public_base_url.trim_end_matches('/').to_string(),
+        signing_key: SecretBox::generate_key(),
+    }
+}
+
 /// Starts serving on `listener` and polling the queues of `resources`.
 pub async fn start(
     clients: AwsClients,
@@ -73,16 +122,16 @@ pub async fn start(
     resources: Resources,
     listener: TcpListener,
 ) -> Result<Gateway, GatewayError> {
-    let store = Store::from_config(&clients, &config)?;
+    let platform = Platform::new(&clients, config)?;
     let (shutdown, stop) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
     let app = admin_api::router(admin_api::AppState {
-        store: store.clone(),
+        platform: platform.clone(),
         functions: functions(),
     })
     .merge(wechat_callback::router(wechat_callback::AppState {
-        store: store.clone(),
+        platform: platform.clone(),
     }));
     let addr = listener.local_addr()?;
     let mut http_stop = stop.clone();
@@ -103,20 +152,20 @@ pub async fn start(
         stop: stop.clone(),
     };
     let push = push_worker::Deps {
-        store: store.clone(),
+        platform: platform.clone(),
     };
     queues.spawn(&mut tasks, &resources.push.url, 10, move |event| {
         let deps = push.clone();
         async move { push_worker::handle(&deps, event).await }
     });
     let qr = qr_generator::Deps {
-        store: store.clone(),
+        platform: platform.clone(),
     };
     queues.spawn(&mut tasks, &resources.qr.url, 5, move |event| {
         let deps = qr.clone();
         async move { qr_generator::handle(&deps, event).await }
     });
-    let sync = follower_sync::Deps { store };
+    let sync = follower_sync::Deps { platform };
     queues.spawn(&mut tasks, &resources.sync.url, 1, move |event| {
         let deps = sync.clone();
         async move { follower_sync::handle(&deps, event).await }

@@ -3,8 +3,8 @@
 //! Started by `make dev` (see README), which first starts moto and sets `AWS_ENDPOINT_URL`.
 
 use livenotify::aws::AwsClients;
-use livenotify::config::{ConfigError, CoreConfig, Env};
-use livenotify::secrets::SecretBox;
+use livenotify::config::{ConfigError, Env};
+use local_gateway::WechatBases;
 use local_gateway::provision::{self, ResourceNames};
 
 #[tokio::main]
@@ -23,17 +23,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut names = ResourceNames::local();
     names.table = env.or("TABLE_NAME", &names.table);
     let resources = provision::provision(&clients, &names).await?;
-    let config = CoreConfig {
-        table_name: resources.table.clone(),
-        // Moto forgets everything when it stops, so a key per run loses nothing.
-        secrets_key: env
-            .optional("SECRETS_KEY")
-            .unwrap_or_else(SecretBox::generate_key),
-        wechat_api_base: env.url_or("WECHAT_API_BASE", "https://api.weixin.qq.com")?,
-        wecom_api_base: env.url_or("WECOM_API_BASE", "https://qyapi.weixin.qq.com")?,
-        wechat_open_base: env.url_or("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")?,
+    let wechat = WechatBases {
+        api: env.url_or("WECHAT_API_BASE", "https://api.weixin.qq.com")?,
+        wecom: env.url_or("WECOM_API_BASE", "https://qyapi.weixin.qq.com")?,
+        open: env.url_or("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")?,
     };
     let listener = tokio::net::TcpListener::bind(&listen).await?;
+    let public_base_url = env.url_or(
+        "PUBLIC_BASE_URL",
+        &format!("http://{}", listener.local_addr()?),
+    )?;
+    let mut config = local_gateway::local_config(&resources, &wechat, &public_base_url);
+    if let Some(key) = env.optional("SECRETS_KEY") {
+        config.secrets_key = key;
+    }
+    if let Some(key) = env.optional("SIGNING_KEY") {
+        config.signing_key = key;
+    }
     let gateway = local_gateway::start(clients, config, resources.clone(), listener).await?;
     let url = gateway.url();
     println!("livenotify local stack is up");

@@ -61,6 +61,9 @@ pub struct Course {
     /// Editorial status.
     #[serde(default)]
     pub status: CourseStatus,
+    /// QR codes rendered by qr-generator; `None` until the first rendering.
+    #[serde(default)]
+    pub qr: Option<CourseQrCodes>,
     /// Optimistic-concurrency version, incremented by every update.
     #[serde(default)]
     pub version: u64,
@@ -68,6 +71,38 @@ pub struct Course {
     pub created_at: Timestamp,
     /// Last change.
     pub updated_at: Timestamp,
+}
+
+/// One rendered QR code: what it encodes and where its images are in S3.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrImage {
+    /// The text encoded (landing-page URL, or the `url` of WeChat's ticket).
+    pub content: String,
+    /// S3 key of the PNG.
+    pub png_key: String,
+    /// S3 key of the SVG.
+    pub svg_key: String,
+    /// WeChat ticket, for parametric codes.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    /// Scene string, for parametric codes.
+    #[serde(default)]
+    pub scene: Option<String>,
+    /// When a temporary parametric code stops working; `None` = never.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A course's QR codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourseQrCodes {
+    /// The landing page (`PUBLIC_BASE_URL/c/<course_id>`).
+    pub landing: QrImage,
+    /// A parametric code per service account; scanning it signs the user up for the course.
+    #[serde(default)]
+    pub accounts: BTreeMap<AccountId, QrImage>,
+    /// When these were rendered.
+    pub generated_at: Timestamp,
 }
 
 /// Where a course is in time.
