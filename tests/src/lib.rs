@@ -183,6 +183,8 @@ impl TestStack {
                 wechat_sandbox::EncryptionMode::Safe => CallbackMode::Safe,
             },
             follower_count: 0,
+            follow_url: None,
+            keyword_replies: Vec::new(),
             created_at: now,
             updated_at: now,
         };

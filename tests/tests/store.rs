@@ -21,6 +21,8 @@ fn account(id: &str, kind: AccountKind) -> Account {
         wecom_agent_id: None,
         callback_mode: CallbackMode::Safe,
         follower_count: 0,
+        follow_url: None,
+        keyword_replies: Vec::new(),
         created_at: now(),
         updated_at: now(),
     }

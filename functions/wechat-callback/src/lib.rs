@@ -1,21 +1,44 @@
-//! wechat-callback: the server URL of every WeChat account (`/wechat/<appid>`).
-//!
-//! This release answers WeChat's server-URL verification (GET); event handling (POST), OAuth
-//! and the course landing page arrive with the callback work.
+//! wechat-callback: the server URL of every WeChat account (`/wechat/<appid>`), web OAuth of
+//! service accounts, and the course page with its follow gate (`/c/<course_id>`).
 
+mod account_cache;
+mod events;
+mod inbound;
+mod landing;
+mod oauth;
+mod session;
 mod verify;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
 use livenotify::platform::Platform;
 use tower_http::trace::TraceLayer;
 
+pub use account_cache::AccountCache;
+
 livenotify::function_info!();
+
+/// WeChat's callbacks are a few kilobytes; anything far larger is refused unread.
+pub const MAX_CALLBACK_BYTES: usize = 64 * 1024;
 
 /// What the handlers need, built once per cold start.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// Table, queues, bucket and WeChat.
     pub platform: Platform,
+    /// Accounts as callbacks need them, cached per process.
+    pub accounts: AccountCache,
+}
+
+impl AppState {
+    /// State over `platform` with an empty account cache.
+    pub fn new(platform: Platform) -> Self {
+        Self {
+            platform,
+            accounts: AccountCache::default(),
+        }
+    }
 }
 
 /// Every route of the function.
@@ -23,8 +46,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/wechat/{appid}",
-            axum::routing::get(verify::verify_server_url),
+            get(verify::verify_server_url).post(inbound::receive),
         )
+        .route("/wechat/{appid}/oauth/start", get(oauth::start))
+        .route("/wechat/{appid}/oauth/callback", get(oauth::callback))
+        .route("/c/{course_id}", get(landing::course_page))
+        .layer(DefaultBodyLimit::max(MAX_CALLBACK_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -9,8 +9,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     livenotify::telemetry::init();
     let config = CoreConfig::from_env(&Env::process())?;
     let clients = AwsClients::from_env().await;
-    let state = wechat_callback::AppState {
-        platform: Platform::new(&clients, config)?,
-    };
+    let state = wechat_callback::AppState::new(Platform::new(&clients, config)?);
     lambda_http::run(wechat_callback::router(state)).await
 }

@@ -130,9 +130,9 @@ pub async fn start(
         platform: platform.clone(),
         functions: functions(),
     })
-    .merge(wechat_callback::router(wechat_callback::AppState {
-        platform: platform.clone(),
-    }));
+    .merge(wechat_callback::router(wechat_callback::AppState::new(
+        platform.clone(),
+    )));
     let addr = listener.local_addr()?;
     let mut http_stop = stop.clone();
     tasks.spawn(async move {

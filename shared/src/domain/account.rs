@@ -69,10 +69,26 @@ pub struct Account {
     /// Subscribed followers as of the last sync, adjusted by callbacks since.
     #[serde(default)]
     pub follower_count: u64,
+    /// Content of the account's own follow QR code (e.g. `http://weixin.qq.com/r/…`), shown
+    /// by a course's follow gate when no parametric code of this account exists.
+    #[serde(default)]
+    pub follow_url: Option<String>,
+    /// Automatic answers to users' text messages, checked before the built-in keywords.
+    #[serde(default)]
+    pub keyword_replies: Vec<KeywordReply>,
     /// When the account was added.
     pub created_at: Timestamp,
     /// Last change.
     pub updated_at: Timestamp,
+}
+
+/// An automatic answer to a text message that equals `keyword` (trimmed, case-insensitive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeywordReply {
+    /// The text a user sends.
+    pub keyword: String,
+    /// The answer.
+    pub reply: String,
 }
 
 /// Credentials of an account. Stored encrypted, never returned by the API, never logged.

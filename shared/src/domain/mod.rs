@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod audit;
+mod consent;
 mod course;
 mod delivery;
 mod follower;
@@ -13,9 +14,10 @@ mod signup;
 mod sync_run;
 mod time;
 
-pub use account::{Account, AccountKind, AccountSecrets, CallbackMode};
+pub use account::{Account, AccountKind, AccountSecrets, CallbackMode, KeywordReply};
 pub use admin::{AdminUser, Role};
 pub use audit::{AuditEntry, AuditOutcome};
+pub use consent::Consent;
 pub use course::{Course, CoursePhase, CourseQrCodes, CourseStatus, QrImage, TemplateMapping};
 pub use delivery::{Delivery, DeliveryStatus};
 pub use follower::Follower;

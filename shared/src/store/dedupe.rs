@@ -37,4 +37,18 @@ impl Store {
             .await;
         super::error::applied("PutItem", result)
     }
+
+    /// Forgets a marker, so that WeChat's retry of an event whose effects failed applies it.
+    pub async fn forget_sighting(&self, account: &AccountId, dedupe_key: &str) -> StoreResult<()> {
+        self.client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(super::key_attributes(&keys::dedupe(
+                account, dedupe_key,
+            ))))
+            .send()
+            .await
+            .map_err(|e| super::StoreError::dynamo("DeleteItem", e))?;
+        Ok(())
+    }
 }

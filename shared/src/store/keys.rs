@@ -12,6 +12,7 @@
 //! | delivery     | `PUSH#<id>`            | `DELIVERY#<openid>`         | `USER#<account>#<openid>` / `DELIVERY#<created_at>#<push>` |                      | `MSGID#<account>#<msgid>` / `DELIVERY` |
 //! | token cache  | `TOKEN#<cache key>`    | `TOKEN`                     |                                          |                                        |                             |
 //! | dedupe key   | `DEDUPE#<account>#<key>` | `DEDUPE`                  |                                          |                                        |                             |
+//! | consent      | `ACCOUNT#<id>`         | `CONSENT#<openid>#<template>` |                                        |                                        |                             |
 //! | admin user   | `ADMIN#<username>`     | `ADMIN`                     | `ADMINS` / `<username>`                  |                                        |                             |
 //! | audit entry  | `AUDIT#<id>`           | `AUDIT`                     | `AUDIT` / `<audit ulid>`                 |                                        |                             |
 //!
@@ -310,6 +311,17 @@ pub fn token(cache_key: &str) -> Key {
 /// A callback dedupe marker (WeChat retries the same event up to three times).
 pub fn dedupe(account: &AccountId, dedupe_key: &str) -> Key {
     key(format!("DEDUPE#{account}#{dedupe_key}"), "DEDUPE")
+}
+
+/// Prefix of consent sort keys in an account's partition.
+pub const CONSENT_PREFIX: &str = "CONSENT#";
+
+/// A user's subscription-message consent for one template.
+pub fn consent(account: &AccountId, openid: &str, template_id: &str) -> Key {
+    key(
+        account_pk(account),
+        format!("{CONSENT_PREFIX}{openid}#{template_id}"),
+    )
 }
 
 /// An admin user.

@@ -3,6 +3,7 @@
 mod accounts;
 mod admins;
 mod audit;
+mod consents;
 mod courses;
 mod dedupe;
 mod deliveries;
@@ -16,6 +17,7 @@ pub mod schema;
 mod signups;
 mod sync_runs;
 
+pub use consents::ConsentChange;
 pub use courses::CourseFilter;
 pub use error::{StoreError, StoreResult};
 pub use followers::FollowerFilter;

@@ -7,6 +7,7 @@
 //! - [`token_cache`]: [`TokenService`], the DynamoDB-backed access-token cache with one refresher.
 
 pub mod api;
+pub mod callback;
 pub mod client;
 pub mod credentials;
 pub mod crypto;
