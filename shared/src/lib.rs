@@ -11,6 +11,7 @@ pub mod function;
 pub mod jobs;
 pub mod platform;
 pub mod queue;
+pub mod receipts;
 pub mod secrets;
 pub mod signed;
 pub mod store;

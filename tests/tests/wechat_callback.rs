@@ -328,6 +328,60 @@ async fn wechat_retries_apply_once_and_get_the_same_answer() {
         .await
         .unwrap();
     assert_eq!(foreign.reply.unwrap().status, 200);
+
+    // A receipt that beats the worker's record of the send is parked, then settled by it.
+    let early = stack.sandbox.new_user(SERVICE).unwrap();
+    stack
+        .sandbox
+        .template_job_finished_as(SERVICE, &early, 9_000_002, TemplateStatus::Success)
+        .await
+        .unwrap();
+    let mut late = sent[0].clone();
+    late.openid = early.clone();
+    late.status = DeliveryStatus::Sending;
+    late.msgid = None;
+    assert!(stack.store().claim_delivery(&late).await.unwrap());
+    late.status = DeliveryStatus::Sent;
+    late.msgid = Some("9000002".into());
+    stack
+        .store()
+        .update_delivery(&late, &[DeliveryStatus::Sending])
+        .await
+        .unwrap();
+    livenotify::receipts::settle_parked(stack.store(), &late, now())
+        .await
+        .unwrap();
+    let settled = stack
+        .store()
+        .find_delivery(push.id, &early)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(settled.status, DeliveryStatus::Delivered);
+    assert_eq!(
+        stack
+            .store()
+            .get_push(push.id)
+            .await
+            .unwrap()
+            .counters
+            .delivered,
+        2
+    );
+    // Settling twice changes nothing.
+    livenotify::receipts::settle_parked(stack.store(), &late, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        stack
+            .store()
+            .get_push(push.id)
+            .await
+            .unwrap()
+            .counters
+            .delivered,
+        2
+    );
     stack.shutdown().await;
 }
 

@@ -12,6 +12,7 @@
 //! | delivery     | `PUSH#<id>`            | `DELIVERY#<openid>`         | `USER#<account>#<openid>` / `DELIVERY#<created_at>#<push>` |                      | `MSGID#<account>#<msgid>` / `DELIVERY` |
 //! | token cache  | `TOKEN#<cache key>`    | `TOKEN`                     |                                          |                                        |                             |
 //! | dedupe key   | `DEDUPE#<account>#<key>` | `DEDUPE`                  |                                          |                                        |                             |
+//! | parked receipt | `RECEIPT#<account>#<msgid>` | `RECEIPT`           |                                          |                                        |                             |
 //! | consent      | `ACCOUNT#<id>`         | `CONSENT#<openid>#<template>` |                                        |                                        |                             |
 //! | admin user   | `ADMIN#<username>`     | `ADMIN`                     | `ADMINS` / `<username>`                  |                                        |                             |
 //! | audit entry  | `AUDIT#<id>`           | `AUDIT`                     | `AUDIT` / `<audit ulid>`                 |                                        |                             |
@@ -311,6 +312,11 @@ pub fn token(cache_key: &str) -> Key {
 /// A callback dedupe marker (WeChat retries the same event up to three times).
 pub fn dedupe(account: &AccountId, dedupe_key: &str) -> Key {
     key(format!("DEDUPE#{account}#{dedupe_key}"), "DEDUPE")
+}
+
+/// A receipt that arrived before its send was recorded.
+pub fn parked_receipt(account: &AccountId, msgid: &str) -> Key {
+    key(format!("RECEIPT#{account}#{msgid}"), "RECEIPT")
 }
 
 /// Prefix of consent sort keys in an account's partition.

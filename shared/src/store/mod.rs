@@ -12,6 +12,7 @@ mod followers;
 mod item;
 pub mod keys;
 mod page;
+mod parked_receipts;
 mod pushes;
 pub mod schema;
 mod signups;

@@ -1,9 +1,9 @@
 //! Subscription-message consents (popup answers, settings changes) and WeChat's reports of
 //! the messages sent on them.
 
-use super::finish_delivery;
 use livenotify::domain::{Account, DeliveryStatus, Timestamp};
 use livenotify::platform::Platform;
+use livenotify::receipts::{self, Receipt};
 use livenotify::store::{ConsentChange, StoreResult};
 use livenotify::wechat::callback::{ConsentDecision, SentResult};
 
@@ -72,25 +72,26 @@ pub async fn sent(
                 at,
             )
             .await?;
-        if let Some(delivery) = platform
-            .store
-            .find_delivery_by_msgid(&account.id, &result.msgid)
-            .await?
-        {
-            let (status, error) = match result.error_code {
-                0 => (DeliveryStatus::Delivered, None),
-                // 43101: the user refuses this account's messages.
-                43101 => (
-                    DeliveryStatus::UserBlocked,
-                    Some((43101, result.error_status.clone())),
-                ),
-                code => (
-                    DeliveryStatus::SystemFailed,
-                    Some((code, result.error_status.clone())),
-                ),
-            };
-            finish_delivery(platform, delivery, status, error, at).await?;
-        }
+        let (status, error) = match result.error_code {
+            0 => (DeliveryStatus::Delivered, None),
+            // 43101: the user refuses this account's messages.
+            43101 => (
+                DeliveryStatus::UserBlocked,
+                Some((43101, result.error_status.clone())),
+            ),
+            code => (
+                DeliveryStatus::SystemFailed,
+                Some((code, result.error_status.clone())),
+            ),
+        };
+        receipts::apply(
+            &platform.store,
+            &account.id,
+            &result.msgid,
+            Receipt { status, error },
+            at,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -5,15 +5,13 @@
 mod consent;
 mod follow;
 mod keyword;
-mod receipt;
 mod signup;
 
-use livenotify::domain::{Account, Timestamp};
+use livenotify::domain::{Account, DeliveryStatus, Timestamp};
 use livenotify::platform::Platform;
+use livenotify::receipts::{self, Receipt};
 use livenotify::store::StoreError;
-use livenotify::wechat::callback::{Incoming, IncomingKind};
-
-pub use receipt::finish_delivery;
+use livenotify::wechat::callback::{Incoming, IncomingKind, TemplateJobStatus};
 
 /// The passive reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +58,16 @@ pub async fn apply(
             Outcome::Nothing
         }
         IncomingKind::TemplateJobFinished { msgid, status } => {
-            receipt::template_finished(platform, account, msgid, *status, at).await?;
+            let status = match status {
+                TemplateJobStatus::Delivered => DeliveryStatus::Delivered,
+                TemplateJobStatus::UserBlocked => DeliveryStatus::UserBlocked,
+                TemplateJobStatus::SystemFailed => DeliveryStatus::SystemFailed,
+            };
+            let receipt = Receipt {
+                status,
+                error: None,
+            };
+            receipts::apply(&platform.store, &account.id, msgid, receipt, at).await?;
             Outcome::Nothing
         }
         IncomingKind::ConsentPopup(decisions) => {

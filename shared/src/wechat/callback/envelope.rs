@@ -107,6 +107,7 @@ fn required<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     const TOKEN: &str = "token";
     const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
@@ -199,5 +200,35 @@ mod tests {
             open(&q, b"<xml><Encrypt>", TOKEN, Some(&crypto), NOW),
             Err(CallbackError::MalformedXml(_) | CallbackError::MissingEncrypt)
         ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+        /// Correctly signed but arbitrary `Encrypt` text never panics the decryptor.
+        #[test]
+        fn arbitrary_ciphertext_never_panics(encrypt in "[A-Za-z0-9+/=]{0,200}", raw in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let crypto = MessageCrypto::new(KEY, APPID).unwrap();
+            for candidate in [encrypt, base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &raw)] {
+                let body = format!("<xml><Encrypt>{candidate}</Encrypt></xml>");
+                let mut q = query(NOW);
+                q.encrypt_type = Some("aes".into());
+                q.msg_signature = Some(crypto::msg_signature(TOKEN, &NOW.to_string(), "n1", &candidate));
+                let _ = open(&q, body.as_bytes(), TOKEN, Some(&crypto), NOW);
+                let _ = crypto.decrypt(&candidate);
+            }
+        }
+
+        /// Arbitrary bodies and queries never panic `open`.
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..400), aes in any::<bool>()) {
+            let crypto = MessageCrypto::new(KEY, APPID).unwrap();
+            let mut q = query(NOW);
+            if aes {
+                q.encrypt_type = Some("aes".into());
+                q.msg_signature = Some("x".into());
+            }
+            let _ = open(&q, &body, TOKEN, Some(&crypto), NOW);
+        }
     }
 }
