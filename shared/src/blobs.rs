@@ -1,9 +1,11 @@
 //! The S3 bucket: where each kind of object lives, and time-limited links to them.
 //! Keys are built here only, so producers and readers cannot disagree.
 
-use crate::domain::{AccountId, CourseId};
+use crate::domain::{AccountId, Course, CourseId, QrImage, Timestamp};
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::presigning::PresigningConfig;
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How long a presigned download link works by default.
@@ -46,6 +48,117 @@ pub fn qr_key(course: CourseId, target: QrTarget<'_>, extension: &str) -> String
 /// Prefix of every QR image of a course.
 pub fn qr_prefix(course: CourseId) -> String {
     format!("qr/{course}/")
+}
+
+/// The two formats every QR code is stored in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QrFormat {
+    /// Print-resolution PNG.
+    Png,
+    /// Vector SVG (scales to any poster size).
+    Svg,
+}
+
+impl QrFormat {
+    /// Both formats.
+    pub const ALL: [Self; 2] = [Self::Png, Self::Svg];
+
+    /// File extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Png => "png",
+            Self::Svg => "svg",
+        }
+    }
+
+    /// `Content-Type` of the stored object.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Png => "image/png",
+            Self::Svg => "image/svg+xml",
+        }
+    }
+}
+
+/// `Cache-Control` of stored QR images. Keys are stable per course and code while a renewed
+/// ticket changes the image behind a key, so caches may keep one for as long as a presigned
+/// link lives and no longer.
+pub const QR_CACHE_CONTROL: &str = "private, max-age=900";
+
+/// Presigned GET links to one QR code's images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QrLinks {
+    /// The text the code encodes.
+    pub content: String,
+    /// PNG download link.
+    pub png_url: String,
+    /// SVG download link.
+    pub svg_url: String,
+    /// When a temporary code stops working; `None` = never.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Presigned GET links to every QR code of a course.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CourseQrLinks {
+    /// The landing-page code.
+    pub landing: QrLinks,
+    /// The parametric code per service account.
+    pub accounts: BTreeMap<AccountId, QrLinks>,
+    /// When the codes were rendered.
+    pub generated_at: Timestamp,
+}
+
+/// Presigned GET links (valid for `ttl`, e.g. [`DEFAULT_LINK_TTL`]) to the QR images of
+/// `course`; `None` while it has none yet. Downloads are named after the course title, e.g.
+/// `<标题>-课程页二维码.png` and `<标题>-<account>-关注二维码.svg`. Signing is local: no S3 call.
+pub async fn qr_links(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    course: &Course,
+    ttl: Duration,
+) -> Result<Option<CourseQrLinks>, BlobError> {
+    let Some(codes) = &course.qr else {
+        return Ok(None);
+    };
+    let landing = image_links(
+        s3,
+        bucket,
+        &codes.landing,
+        ttl,
+        &format!("{}-课程页二维码", course.title),
+    )
+    .await?;
+    let mut accounts = BTreeMap::new();
+    for (account, image) in &codes.accounts {
+        let name = format!("{}-{account}-关注二维码", course.title);
+        accounts.insert(
+            account.clone(),
+            image_links(s3, bucket, image, ttl, &name).await?,
+        );
+    }
+    Ok(Some(CourseQrLinks {
+        landing,
+        accounts,
+        generated_at: codes.generated_at,
+    }))
+}
+
+async fn image_links(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    image: &QrImage,
+    ttl: Duration,
+    download_stem: &str,
+) -> Result<QrLinks, BlobError> {
+    let png = format!("{download_stem}.{}", QrFormat::Png.extension());
+    let svg = format!("{download_stem}.{}", QrFormat::Svg.extension());
+    Ok(QrLinks {
+        content: image.content.clone(),
+        png_url: presign_get(s3, bucket, &image.png_key, ttl, Some(&png)).await?,
+        svg_url: presign_get(s3, bucket, &image.svg_key, ttl, Some(&svg)).await?,
+        expires_at: image.expires_at,
+    })
 }
 
 /// `exports/<id>.<ext>`: the bucket's lifecycle rule expires this prefix after 7 days.

@@ -13,6 +13,9 @@ pub enum QrJob {
         /// Course.
         course_id: CourseId,
     },
+    /// Re-enqueue `Generate` for every course that has not ended and whose temporary codes
+    /// expire soon (or are missing); sent by the nightly schedule.
+    RefreshExpiring,
 }
 
 /// Push queue: plan a push's fan-out, or send one batch of it.

@@ -52,6 +52,8 @@ fn course(title: &str, starts_in_hours: i64) -> Course {
         reminder_minutes: Some(30),
         status: CourseStatus::Published,
         qr: None,
+        permanent_qr: false,
+        qr_error: None,
         version: 0,
         created_at: now(),
         updated_at: now(),

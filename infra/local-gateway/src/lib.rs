@@ -165,12 +165,14 @@ pub async fn start(
         let deps = qr.clone();
         async move { qr_generator::handle(&deps, event).await }
     });
+    let platform_queues = platform.queues.clone();
     let sync = follower_sync::Deps { platform };
     queues.spawn(&mut tasks, &resources.sync.url, 1, move |event| {
         let deps = sync.clone();
         async move { follower_sync::handle(&deps, event).await }
     });
 
+    tasks.spawn(nightly_qr_refresh(platform_queues.clone(), stop.clone()));
     tasks.spawn(nightly_sync(
         clients.sqs.clone(),
         resources.sync.url.clone(),
@@ -237,6 +239,24 @@ async fn nightly_sync(
             .await
         {
             tracing::error!(error = %e, "could not enqueue the nightly sync");
+        }
+    }
+}
+
+/// Enqueues the QR refresh (renew temporary codes about to expire) at each 01:00
+/// Asia/Shanghai, like the deployed `NightlyQrRefresh` schedule.
+async fn nightly_qr_refresh(queues: livenotify::enqueue::Queues, mut stop: watch::Receiver<bool>) {
+    loop {
+        let now = chrono::Utc::now();
+        let wait = (schedule::next_sync_after(now) - now)
+            .to_std()
+            .unwrap_or(Duration::from_secs(1));
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        if let Err(e) = queues.qr(&livenotify::jobs::QrJob::RefreshExpiring).await {
+            tracing::error!(error = %e, "could not enqueue the nightly QR refresh");
         }
     }
 }

@@ -64,6 +64,13 @@ pub struct Course {
     /// QR codes rendered by qr-generator; `None` until the first rendering.
     #[serde(default)]
     pub qr: Option<CourseQrCodes>,
+    /// Ask for permanent parametric codes (QR_LIMIT_STR_SCENE, at most 100,000 per account
+    /// for all time) instead of 30-day temporary ones that are renewed before they expire.
+    #[serde(default)]
+    pub permanent_qr: bool,
+    /// Why the last QR generation failed; cleared by the next successful one.
+    #[serde(default)]
+    pub qr_error: Option<QrFailure>,
     /// Optimistic-concurrency version, incremented by every update.
     #[serde(default)]
     pub version: u64,
@@ -103,6 +110,20 @@ pub struct CourseQrCodes {
     pub accounts: BTreeMap<AccountId, QrImage>,
     /// When these were rendered.
     pub generated_at: Timestamp,
+}
+
+/// A failed QR generation, kept on the course for admins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrFailure {
+    /// What went wrong (for admins, Chinese first).
+    pub reason: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// The course's landing page (`<public_base_url>/c/<course_id>`), the landing QR's content.
+pub fn landing_url(public_base_url: &str, course: CourseId) -> String {
+    format!("{}/c/{course}", public_base_url.trim_end_matches('/'))
 }
 
 /// Where a course is in time.

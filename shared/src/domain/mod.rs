@@ -19,6 +19,7 @@ pub use admin::{AdminUser, Role};
 pub use audit::{AuditEntry, AuditOutcome};
 pub use consent::Consent;
 pub use course::{Course, CoursePhase, CourseQrCodes, CourseStatus, QrImage, TemplateMapping};
+pub use course::{QrFailure, landing_url};
 pub use delivery::{Delivery, DeliveryStatus};
 pub use follower::Follower;
 pub use ids::{AccountId, AuditId, CourseId, IdError, PushId, SyncRunId};

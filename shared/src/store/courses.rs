@@ -2,10 +2,20 @@
 
 use super::item::SEARCH_TEXT;
 use super::keys::{self, Index, IndexKey, Key};
-use super::{Filter, Page, PageRequest, Query, Store, StoreError, StoreResult, Stored, to_item};
-use crate::domain::{Course, CourseId, CourseStatus, Timestamp, now, sort_key_time};
-use aws_sdk_dynamodb::types::AttributeValue;
+use super::{
+    Filter, Page, PageRequest, Query, Store, StoreError, StoreResult, Stored, from_item,
+    key_attributes, to_item,
+};
+use crate::domain::{
+    Course, CourseId, CourseQrCodes, CourseStatus, QrFailure, Timestamp, now, sort_key_time,
+};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::collections::HashMap;
+
+/// Attribute of the rendered codes (written only by qr-generator).
+const QR: &str = "qr";
+/// Attribute of the last QR failure.
+const QR_ERROR: &str = "qr_error";
 
 impl Stored for Course {
     const ENTITY: &'static str = "course";
@@ -51,28 +61,137 @@ impl Store {
         self.get_required(&keys::course(id), id.to_string()).await
     }
 
-    /// Replaces a course if it is still at `course.version` (optimistic concurrency); returns
-    /// the stored course with its new version.
+    /// Updates a course if it is still at `course.version` (optimistic concurrency); returns
+    /// the stored course with its new version. The QR state (`qr`, `qr_error`) belongs to
+    /// qr-generator and is left as stored, so an edit never undoes a rendering that finished
+    /// while the admin was typing.
     pub async fn update_course(&self, course: &Course) -> StoreResult<Course> {
         let mut next = course.clone();
         next.version = course.version + 1;
         next.updated_at = now();
-        self.client()
-            .put_item()
+        let mut item = to_item(&next)?;
+        for attribute in [keys::PK, keys::SK, QR, QR_ERROR] {
+            item.remove(attribute);
+        }
+        // Fields that are now empty (`None`) must go, as a full replace would drop them.
+        let cleared: Vec<String> = match serde_json::to_value(&next) {
+            Ok(serde_json::Value::Object(fields)) => fields
+                .into_iter()
+                .filter(|(name, value)| value.is_null() && name != QR && name != QR_ERROR)
+                .map(|(name, _)| name)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut sets = Vec::new();
+        for (i, (name, value)) in item.into_iter().enumerate() {
+            names.insert(format!("#a{i}"), name);
+            values.insert(format!(":a{i}"), value);
+            sets.push(format!("#a{i} = :a{i}"));
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !cleared.is_empty() {
+            let removes: Vec<String> = cleared
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    names.insert(format!("#r{i}"), name);
+                    format!("#r{i}")
+                })
+                .collect();
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        names.insert("#version_check".into(), "version".into());
+        values.insert(
+            ":expected_version".into(),
+            AttributeValue::N(course.version.to_string()),
+        );
+        let out = self
+            .client()
+            .update_item()
             .table_name(self.table())
-            .set_item(Some(to_item(&next)?))
-            .condition_expression("attribute_exists(PK) AND version = :v")
-            .expression_attribute_values(":v", AttributeValue::N(course.version.to_string()))
+            .set_key(Some(key_attributes(&keys::course(course.id))))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK) AND #version_check = :expected_version")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
             .send()
             .await
             .map_err(|e| {
-                StoreError::dynamo("PutItem", e).on_condition(
+                StoreError::dynamo("UpdateItem", e).on_condition(
                     "course",
                     course.id.to_string(),
                     "changed by someone else or deleted",
                 )
             })?;
-        Ok(next)
+        match out.attributes {
+            Some(attributes) => from_item(attributes),
+            None => Ok(next),
+        }
+    }
+
+    /// Records freshly rendered QR codes on a course, only if the course is still at
+    /// `read_version` (the version the codes were rendered from): a course edited meanwhile
+    /// gets `Conflict`, and its newer content is rendered again. Clears `qr_error`. Neither
+    /// the version nor `updated_at` changes, so recording codes never looks like an edit.
+    pub async fn set_course_qr(
+        &self,
+        id: CourseId,
+        read_version: u64,
+        qr: &CourseQrCodes,
+    ) -> StoreResult<()> {
+        let value =
+            serde_dynamo::to_attribute_value(qr).map_err(|source| StoreError::Malformed {
+                entity: Course::ENTITY,
+                source,
+            })?;
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::course(id))))
+            .update_expression("SET #qr = :qr REMOVE #qr_error")
+            .condition_expression("attribute_exists(PK) AND #version = :version")
+            .expression_attribute_names("#qr", QR)
+            .expression_attribute_names("#qr_error", QR_ERROR)
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":qr", value)
+            .expression_attribute_values(":version", AttributeValue::N(read_version.to_string()))
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::dynamo("UpdateItem", e).on_condition(
+                    "course",
+                    id.to_string(),
+                    "changed or deleted while its QR codes were rendered",
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Records why the QR generation of a course failed (shown to admins); the codes
+    /// recorded before, if any, stay.
+    pub async fn set_course_qr_error(&self, id: CourseId, failure: &QrFailure) -> StoreResult<()> {
+        let value =
+            serde_dynamo::to_attribute_value(failure).map_err(|source| StoreError::Malformed {
+                entity: Course::ENTITY,
+                source,
+            })?;
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::course(id))))
+            .update_expression("SET #qr_error = :failure")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#qr_error", QR_ERROR)
+            .expression_attribute_values(":failure", value)
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::dynamo("UpdateItem", e).on_missing("course", id.to_string())
+            })?;
+        Ok(())
     }
 
     /// Deletes a course (its sign-ups, pushes and records stay as history).
