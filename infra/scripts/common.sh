@@ -52,7 +52,8 @@ PY
 start_moto() {
   local port="$1"
   log "starting moto (DynamoDB, SQS, S3) on 127.0.0.1:$port"
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$STATE_DIR/moto.log" 2>&1 &
+  # Our launcher: moto with DynamoDB requests serialised (see the script for why).
+  "$VENV/bin/python" "$ROOT/infra/python/moto_server.py" -H 127.0.0.1 -p "$port" >"$STATE_DIR/moto.log" 2>&1 &
   MOTO_PID=$!
   wait_http "$port" "/moto-api/" 60
 }

@@ -32,6 +32,8 @@ fn course(title: &str, starts_in: Duration, required: Option<&str>) -> Course {
         reminder_minutes: Some(30),
         status: CourseStatus::Published,
         qr: None,
+        permanent_qr: false,
+        qr_error: None,
         version: 0,
         created_at: at,
         updated_at: at,
