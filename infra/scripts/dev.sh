@@ -31,6 +31,8 @@ wait_http "$SANDBOX_PORT" /sandbox/health 30
 export WECHAT_API_BASE="http://127.0.0.1:$SANDBOX_PORT"
 export WECHAT_OPEN_BASE="http://127.0.0.1:$SANDBOX_PORT"
 export WECOM_API_BASE="http://127.0.0.1:$SANDBOX_PORT/wecom"
+# The gateway registers demo accounts (htology, onco, a subscription account) in the sandbox.
+export SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
 
 "$ROOT/target/debug/livenotify-local" &
 PIDS+=("$!")

@@ -6,6 +6,7 @@
 //!   Lambda-shaped batches, honouring partial batch failures;
 //! - schedule: enqueues the nightly sync at 01:00 Asia/Shanghai, as EventBridge Scheduler does.
 
+pub mod demo;
 pub mod poller;
 pub mod provision;
 pub mod schedule;

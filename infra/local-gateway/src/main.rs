@@ -40,7 +40,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(key) = env.optional("SIGNING_KEY") {
         config.signing_key = key;
     }
-    let gateway = local_gateway::start(clients, config, resources.clone(), listener).await?;
+    let gateway =
+        local_gateway::start(clients.clone(), config.clone(), resources.clone(), listener).await?;
     let url = gateway.url();
     println!("livenotify local stack is up");
     println!("  admin API        {url}/api   (health: {url}/api/health)");
@@ -50,6 +51,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  queues {} | {} | {}",
         resources.push.url, resources.qr.url, resources.sync.url
     );
+    // With the sandbox (make dev), demo accounts make the stack usable at once.
+    if let Some(sandbox_url) = env.optional("SANDBOX_URL") {
+        let store = livenotify::store::Store::from_config(&clients, &config)?;
+        match local_gateway::demo::seed(&store, &sandbox_url, &public_base_url).await {
+            Ok(ids) => println!(
+                "  demo accounts    {} (sandbox {sandbox_url}, {} followers each)",
+                ids.iter()
+                    .map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                local_gateway::demo::DEMO_FOLLOWERS
+            ),
+            Err(e) => eprintln!("  demo accounts could not be created: {e}"),
+        }
+    }
     println!("Ctrl-C stops everything.");
     tokio::signal::ctrl_c().await?;
     gateway.shutdown().await;
