@@ -274,6 +274,34 @@ async fn regeneration_is_idempotent_and_admin_edits_keep_the_codes() {
 }
 
 #[tokio::test]
+async fn concurrent_generations_leave_images_that_match_the_record() {
+    let (stack, _) = stack().await;
+    let course = new_course(Duration::days(3));
+    stack.store().create_course(&course).await.unwrap();
+    // Created and edited at once: two jobs race on the same keys.
+    let (a, b) = tokio::join!(
+        generate(&stack.platform, course.id),
+        generate(&stack.platform, course.id)
+    );
+    let outcomes = [a.unwrap(), b.unwrap()];
+    assert!(outcomes.contains(&Generated::Recorded), "{outcomes:?}");
+    let codes = stack
+        .store()
+        .get_course(course.id)
+        .await
+        .unwrap()
+        .qr
+        .unwrap();
+    assert_eq!(codes.accounts.len(), 2);
+    // Whatever the interleaving, every stored image encodes the recorded ticket.
+    assert_images(&stack, &codes.landing).await;
+    for code in codes.accounts.values() {
+        assert_images(&stack, code).await;
+    }
+    stack.shutdown().await;
+}
+
+#[tokio::test]
 async fn permanent_codes_when_the_course_asks_for_them() {
     let (stack, _) = stack().await;
     let mut course = new_course(Duration::days(3));
@@ -402,11 +430,7 @@ async fn nightly_refresh_renews_expiring_codes_of_courses_that_have_not_ended() 
         for code in codes.accounts.values_mut() {
             code.expires_at = Some(now() + Duration::days(2));
         }
-        stack
-            .store()
-            .set_course_qr(course.id, stored.version, &codes)
-            .await
-            .unwrap();
+        stack.store().set_course_qr(&stored, &codes).await.unwrap();
     }
     let before: BTreeMap<CourseId, Course> = {
         let mut all = BTreeMap::new();

@@ -190,10 +190,7 @@ async fn record(
         accounts,
         generated_at,
     };
-    platform
-        .store
-        .set_course_qr(course.id, course.version, &codes)
-        .await?;
+    platform.store.set_course_qr(course, &codes).await?;
     Ok(Generated::Recorded)
 }
 
