@@ -140,6 +140,7 @@ async fn a_new_course_gets_decodable_codes_in_s3() {
     let (stack, _) = stack().await;
     let course = new_course(Duration::days(3));
     stack.store().create_course(&course).await.unwrap();
+    let queued = std::time::Instant::now();
     stack
         .platform
         .queues
@@ -149,6 +150,11 @@ async fn a_new_course_gets_decodable_codes_in_s3() {
         .await
         .unwrap();
     let stored = wait_for_codes(&stack, course.id, |_| true).await;
+    // Reported, not asserted: the latency depends on the machine.
+    eprintln!(
+        "QR codes recorded {:?} after the job was enqueued",
+        queued.elapsed()
+    );
     let codes = stored.qr.clone().unwrap();
     // Recording the codes is not an edit.
     assert_eq!(stored.version, 1);
@@ -227,7 +233,8 @@ async fn a_new_course_gets_decodable_codes_in_s3() {
 #[tokio::test]
 async fn regeneration_is_idempotent_and_admin_edits_keep_the_codes() {
     let (stack, _) = stack().await;
-    let course = new_course(Duration::days(3));
+    let mut course = new_course(Duration::days(3));
+    course.cover_url = Some("https://img.example.com/cover.png".into());
     stack.store().create_course(&course).await.unwrap();
     let as_read_by_admin = stack.store().get_course(course.id).await.unwrap();
 
@@ -264,12 +271,43 @@ async fn regeneration_is_idempotent_and_admin_edits_keep_the_codes() {
     // An admin who loaded the course before the codes existed saves an edit: the codes stay.
     let mut edit = as_read_by_admin.clone();
     edit.title = "肺癌靶向治疗新进展（第二讲）".into();
+    edit.cover_url = None;
     let saved = stack.store().update_course(&edit).await.unwrap();
     assert_eq!(saved.version, 2);
     assert_eq!(saved.qr.as_ref(), Some(&codes));
     let reread = stack.store().get_course(course.id).await.unwrap();
     assert_eq!(reread.title, edit.title);
+    assert_eq!(reread.cover_url, None, "a cleared field is removed");
+    assert_eq!(reread, saved);
     assert_eq!(reread.qr.as_ref(), Some(&codes));
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn concurrent_generations_leave_images_that_match_the_record() {
+    let (stack, _) = stack().await;
+    let course = new_course(Duration::days(3));
+    stack.store().create_course(&course).await.unwrap();
+    // Created and edited at once: two jobs race on the same keys.
+    let (a, b) = tokio::join!(
+        generate(&stack.platform, course.id),
+        generate(&stack.platform, course.id)
+    );
+    let outcomes = [a.unwrap(), b.unwrap()];
+    assert!(outcomes.contains(&Generated::Recorded), "{outcomes:?}");
+    let codes = stack
+        .store()
+        .get_course(course.id)
+        .await
+        .unwrap()
+        .qr
+        .unwrap();
+    assert_eq!(codes.accounts.len(), 2);
+    // Whatever the interleaving, every stored image encodes the recorded ticket.
+    assert_images(&stack, &codes.landing).await;
+    for code in codes.accounts.values() {
+        assert_images(&stack, code).await;
+    }
     stack.shutdown().await;
 }
 
@@ -383,6 +421,79 @@ async fn wechat_failures_are_retried_and_surfaced() {
 }
 
 #[tokio::test]
+async fn a_job_that_keeps_failing_is_retried_by_sqs_then_kept_in_the_dlq() {
+    let (stack, _) = stack().await;
+    // A queue pair of its own with a short visibility timeout, so SQS redelivers a failed
+    // job at once, polled like Lambda's event-source mapping running the real handler.
+    let queues = stack.aws.fresh_resources().await.qr;
+    let sqs = &stack.aws.clients.sqs;
+    sqs.set_queue_attributes()
+        .queue_url(&queues.url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "1",
+        )
+        .send()
+        .await
+        .unwrap();
+    stack.sandbox.inject(Fault::always(QRCODE_CREATE, 45009));
+    let course = new_course(Duration::days(3));
+    stack.store().create_course(&course).await.unwrap();
+    let job = QrJob::Generate {
+        course_id: course.id,
+    };
+    sqs.send_message()
+        .queue_url(&queues.url)
+        .message_body(serde_json::to_string(&job).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let handler_deps = deps(&stack);
+    let poller = tokio::spawn(local_gateway::poller::poll(
+        sqs.clone(),
+        local_gateway::poller::PollSettings {
+            queue_url: queues.url.clone(),
+            batch_size: 5,
+            wait: std::time::Duration::from_secs(1),
+        },
+        stop,
+        move |event| {
+            let deps = handler_deps.clone();
+            async move { qr_generator::handle(&deps, event).await }
+        },
+    ));
+
+    let mut dlq_body = None;
+    for _ in 0..120 {
+        let out = sqs
+            .receive_message()
+            .queue_url(&queues.dlq_url)
+            .send()
+            .await
+            .unwrap();
+        if let Some(message) = out.messages.unwrap_or_default().into_iter().next() {
+            dlq_body = message.body;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    stop_tx.send(true).unwrap();
+    poller.await.unwrap();
+    let dlq_body = dlq_body.expect("the failing job reaches the DLQ within 60 s");
+    assert_eq!(serde_json::from_str::<QrJob>(&dlq_body).unwrap(), job);
+    // A used-up quota is not retried within a job: one call per account per delivery.
+    assert_eq!(
+        stack.sandbox.call_count(QRCODE_CREATE),
+        2 * u64::from(local_gateway::provision::MAX_RECEIVES)
+    );
+    let failed = stack.store().get_course(course.id).await.unwrap();
+    let reason = failed.qr_error.expect("failure recorded").reason;
+    assert!(reason.contains("45009"), "{reason}");
+    stack.shutdown().await;
+}
+
+#[tokio::test]
 async fn nightly_refresh_renews_expiring_codes_of_courses_that_have_not_ended() {
     let (stack, _) = stack().await;
     let upcoming = new_course(Duration::days(10));
@@ -402,11 +513,7 @@ async fn nightly_refresh_renews_expiring_codes_of_courses_that_have_not_ended() 
         for code in codes.accounts.values_mut() {
             code.expires_at = Some(now() + Duration::days(2));
         }
-        stack
-            .store()
-            .set_course_qr(course.id, stored.version, &codes)
-            .await
-            .unwrap();
+        stack.store().set_course_qr(&stored, &codes).await.unwrap();
     }
     let before: BTreeMap<CourseId, Course> = {
         let mut all = BTreeMap::new();

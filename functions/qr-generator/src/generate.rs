@@ -113,14 +113,18 @@ async fn generate_once(platform: &Platform, course_id: CourseId) -> Result<Gener
         let image = match ticket {
             KeptOrIssued::Kept(image) => {
                 // Rewritten so that objects lost from the bucket come back.
-                store_code(
+                let stored = store_code(
                     platform,
                     course_id,
                     QrTarget::Account(&account.id),
                     image.content.clone(),
                 )
                 .await?;
-                image
+                QrImage {
+                    png_key: stored.png_key,
+                    svg_key: stored.svg_key,
+                    ..image
+                }
             }
             KeptOrIssued::Issued(IssuedTicket { ticket, expires_at }) => {
                 let stored = store_code(
@@ -190,10 +194,7 @@ async fn record(
         accounts,
         generated_at,
     };
-    platform
-        .store
-        .set_course_qr(course.id, course.version, &codes)
-        .await?;
+    platform.store.set_course_qr(course, &codes).await?;
     Ok(Generated::Recorded)
 }
 

@@ -81,10 +81,12 @@ pub async fn issue(
             Ok(ticket) => {
                 // Counted from before the call, so the recorded expiry is never late.
                 let expires_at = (!request.is_permanent()).then(|| {
+                    // WeChat never grants more than the maximum; a larger answer is capped.
                     let seconds = ticket
                         .expire_seconds
-                        .unwrap_or(u64::from(MAX_EXPIRE_SECONDS));
-                    asked_at + Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 2))
+                        .unwrap_or(u64::from(MAX_EXPIRE_SECONDS))
+                        .min(u64::from(MAX_EXPIRE_SECONDS));
+                    asked_at + Duration::seconds(i64::try_from(seconds).unwrap_or(0))
                 });
                 return Ok(IssuedTicket { ticket, expires_at });
             }

@@ -132,41 +132,51 @@ impl Store {
         }
     }
 
-    /// Records freshly rendered QR codes on a course, only if the course is still at
-    /// `read_version` (the version the codes were rendered from): a course edited meanwhile
-    /// gets `Conflict`, and its newer content is rendered again. Clears `qr_error`. Neither
-    /// the version nor `updated_at` changes, so recording codes never looks like an edit.
-    pub async fn set_course_qr(
-        &self,
-        id: CourseId,
-        read_version: u64,
-        qr: &CourseQrCodes,
-    ) -> StoreResult<()> {
-        let value =
-            serde_dynamo::to_attribute_value(qr).map_err(|source| StoreError::Malformed {
-                entity: Course::ENTITY,
-                source,
-            })?;
-        self.client()
+    /// Records freshly rendered QR codes on `read` (the course as it was read before
+    /// rendering), only if neither the course nor its codes changed since: a course edited
+    /// meanwhile, or rendered by a concurrent job, gets `Conflict`, and the caller renders
+    /// again from the newer state. Clears `qr_error`. Neither the version nor `updated_at`
+    /// changes, so recording codes never looks like an edit.
+    pub async fn set_course_qr(&self, read: &Course, qr: &CourseQrCodes) -> StoreResult<()> {
+        let malformed = |source| StoreError::Malformed {
+            entity: Course::ENTITY,
+            source,
+        };
+        let value = serde_dynamo::to_attribute_value(qr).map_err(malformed)?;
+        let mut request = self
+            .client()
             .update_item()
             .table_name(self.table())
-            .set_key(Some(key_attributes(&keys::course(id))))
+            .set_key(Some(key_attributes(&keys::course(read.id))))
             .update_expression("SET #qr = :qr REMOVE #qr_error")
-            .condition_expression("attribute_exists(PK) AND #version = :version")
             .expression_attribute_names("#qr", QR)
             .expression_attribute_names("#qr_error", QR_ERROR)
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":qr", value)
-            .expression_attribute_values(":version", AttributeValue::N(read_version.to_string()))
-            .send()
-            .await
-            .map_err(|e| {
-                StoreError::dynamo("UpdateItem", e).on_condition(
-                    "course",
-                    id.to_string(),
-                    "changed or deleted while its QR codes were rendered",
-                )
-            })?;
+            .expression_attribute_values(":version", AttributeValue::N(read.version.to_string()));
+        request = match &read.qr {
+            Some(previous) => {
+                let generated =
+                    serde_dynamo::to_attribute_value(previous.generated_at).map_err(malformed)?;
+                request
+                    .condition_expression(
+                        "attribute_exists(PK) AND #version = :version \
+                         AND #qr.#generated_at = :generated_at",
+                    )
+                    .expression_attribute_names("#generated_at", "generated_at")
+                    .expression_attribute_values(":generated_at", generated)
+            }
+            None => request.condition_expression(
+                "attribute_exists(PK) AND #version = :version AND attribute_not_exists(#qr)",
+            ),
+        };
+        request.send().await.map_err(|e| {
+            StoreError::dynamo("UpdateItem", e).on_condition(
+                "course",
+                read.id.to_string(),
+                "changed or deleted while its QR codes were rendered",
+            )
+        })?;
         Ok(())
     }
 
