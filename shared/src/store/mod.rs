@@ -17,6 +17,7 @@ mod signups;
 mod sync_runs;
 
 pub use courses::CourseFilter;
+pub use deliveries::DeliveryFilter;
 pub use error::{StoreError, StoreResult};
 pub use followers::FollowerFilter;
 pub use item::{Item, Stored, from_item, key_attributes, to_item};
