@@ -203,3 +203,4 @@ impl TestStack {
         self.gateway.shutdown().await;
     }
 }
+pub mod admin;

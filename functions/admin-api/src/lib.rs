@@ -5,6 +5,7 @@
 
 mod audit_layer;
 pub mod auth;
+pub mod bootstrap;
 mod error;
 mod extract;
 mod pagination;

@@ -110,3 +110,38 @@ impl Caller {
         }
     }
 }
+
+/// A caller who may change things (not a viewer); checked before the body is read, so a
+/// forbidden call gets 403 whatever it sent.
+#[derive(Debug, Clone)]
+pub struct Writer(pub Caller);
+
+impl FromRequestParts<AppState> for Writer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require_writer()?;
+        Ok(Self(caller))
+    }
+}
+
+/// A super admin; checked before the body is read.
+#[derive(Debug, Clone)]
+pub struct SuperAdmin(pub Caller);
+
+impl FromRequestParts<AppState> for SuperAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require_super_admin()?;
+        Ok(Self(caller))
+    }
+}

@@ -5,7 +5,7 @@ mod caller;
 mod password;
 mod token;
 
-pub use caller::{ActorSlot, Caller};
+pub use caller::{ActorSlot, Caller, SuperAdmin, Writer};
 pub use password::{hash_password, verify_password};
 pub use token::{TOKEN_TTL, issue_token};
 

@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::audit_layer::AuditTarget;
-use crate::auth::Caller;
+use crate::auth::{Caller, SuperAdmin};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pagination::{PageQuery, Paged};
@@ -177,10 +177,9 @@ pub async fn list(
 /// Adds an account with its credentials (super admins).
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    SuperAdmin(_caller): SuperAdmin,
     ApiJson(input): ApiJson<AccountCreate>,
 ) -> ApiResult<(StatusCode, Extension<AuditTarget>, Json<AccountView>)> {
-    caller.require_super_admin()?;
     let mut v = Validator::new();
     v.required_text("name", &input.name, 64);
     v.required_text("appid", &input.appid, 64);
@@ -274,11 +273,10 @@ pub async fn get(
 /// Changes an account; given credentials replace the stored ones (super admins).
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    SuperAdmin(_caller): SuperAdmin,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<AccountUpdate>,
 ) -> ApiResult<Json<AccountView>> {
-    caller.require_super_admin()?;
     let id = account_id(&id)?;
     let store = &state.platform.store;
     let mut account = store.get_account(&id).await?;
@@ -342,10 +340,9 @@ pub async fn update(
 /// Removes an account and its credentials (super admins).
 pub async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    SuperAdmin(_caller): SuperAdmin,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require_super_admin()?;
     let id = account_id(&id)?;
     state.platform.store.delete_account(&id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::audit_layer::AuditTarget;
-use crate::auth::{Caller, hash_password};
+use crate::auth::{SuperAdmin, hash_password};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pagination::{PageQuery, Paged};
@@ -142,10 +142,9 @@ fn password(v: &mut Validator, password: &str) {
 /// Admins by username.
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    SuperAdmin(_caller): SuperAdmin,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Paged<AdminView>>> {
-    caller.require_super_admin()?;
     let page = state.platform.store.list_admins(&page.request()?).await?;
     Ok(Json(Paged::from_page(page, AdminView::from)))
 }
@@ -155,10 +154,9 @@ pub async fn list(
 /// Adds an admin.
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    SuperAdmin(_caller): SuperAdmin,
     ApiJson(input): ApiJson<AdminCreate>,
 ) -> ApiResult<(StatusCode, Extension<AuditTarget>, Json<AdminView>)> {
-    caller.require_super_admin()?;
     let mut v = Validator::new();
     let username = input.username.trim().to_string();
     if !(3..=64).contains(&username.len())
@@ -203,10 +201,9 @@ pub async fn create(
 /// One admin.
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    SuperAdmin(_caller): SuperAdmin,
     Path(username): Path<String>,
 ) -> ApiResult<Json<AdminView>> {
-    caller.require_super_admin()?;
     Ok(Json(find(&state, &username).await?.into()))
 }
 
@@ -228,11 +225,10 @@ async fn find(state: &AppState, username: &str) -> ApiResult<AdminUser> {
 /// Changes an admin. A super admin cannot demote or disable themself (someone must remain).
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    SuperAdmin(caller): SuperAdmin,
     Path(username): Path<String>,
     ApiJson(input): ApiJson<AdminUpdate>,
 ) -> ApiResult<Json<AdminView>> {
-    caller.require_super_admin()?;
     let mut admin = find(&state, &username).await?;
     let mut v = Validator::new();
     if let Some(name) = &input.display_name {
@@ -273,10 +269,9 @@ pub async fn update(
 /// Removes an admin (not oneself).
 pub async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    SuperAdmin(caller): SuperAdmin,
     Path(username): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require_super_admin()?;
     if username == caller.username() {
         return Err(ApiError::Conflict("不能删除自己".into()));
     }

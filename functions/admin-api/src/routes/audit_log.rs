@@ -1,7 +1,7 @@
 //! `GET /api/audit`: the audit log, newest first (super admins).
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::SuperAdmin;
 use crate::error::ApiResult;
 use crate::extract::ApiQuery;
 use crate::pagination::{PageQuery, Paged};
@@ -52,10 +52,9 @@ impl From<AuditEntry> for AuditView {
 /// Entries, newest first.
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    SuperAdmin(_caller): SuperAdmin,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Paged<AuditView>>> {
-    caller.require_super_admin()?;
     let page = state.platform.store.list_audit(&page.request()?).await?;
     Ok(Json(Paged::from_page(page, AuditView::from)))
 }

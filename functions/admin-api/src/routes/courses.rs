@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::audit_layer::AuditTarget;
-use crate::auth::Caller;
+use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pagination::{PageQuery, Paged};
@@ -332,10 +332,9 @@ pub async fn list(
 /// Adds a course and asks qr-generator to render its QR codes.
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    Writer(caller): Writer,
     ApiJson(input): ApiJson<CourseInput>,
 ) -> ApiResult<(StatusCode, Extension<AuditTarget>, Json<CourseView>)> {
-    caller.require_writer()?;
     let at = now();
     let course = build(&state, input, CourseId::generate(), at, 1).await?;
     caller.require_accounts(&involved_accounts(&course))?;
@@ -375,11 +374,10 @@ pub async fn get(
 /// again when the accounts they depend on change.
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    Writer(caller): Writer,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CourseUpdate>,
 ) -> ApiResult<Json<CourseView>> {
-    caller.require_writer()?;
     let id = course_id(&id)?;
     let store = &state.platform.store;
     let current = store.get_course(id).await?;
@@ -411,10 +409,9 @@ pub async fn update(
 /// Deletes a course.
 pub async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    Writer(caller): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require_writer()?;
     let id = course_id(&id)?;
     let current = state.platform.store.get_course(id).await?;
     caller.require_accounts(&involved_accounts(&current))?;
@@ -525,10 +522,9 @@ pub struct Queued {
 /// Asks qr-generator to render the course's QR codes again.
 pub async fn regenerate_qr(
     State(state): State<AppState>,
-    caller: Caller,
+    Writer(caller): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Queued>)> {
-    caller.require_writer()?;
     let id = course_id(&id)?;
     let course = state.platform.store.get_course(id).await?;
     caller.require_accounts(&involved_accounts(&course))?;

@@ -1,7 +1,7 @@
 //! 通知记录: notification records by push, by course, by user; delete one or many.
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::pagination::{PageQuery, Paged};
@@ -279,10 +279,9 @@ pub async fn delete_one(
 /// Deletes many records at once.
 pub async fn delete_many(
     State(state): State<AppState>,
-    caller: Caller,
+    Writer(caller): Writer,
     ApiJson(input): ApiJson<DeleteDeliveries>,
 ) -> ApiResult<Json<Deleted>> {
-    caller.require_writer()?;
     let mut v = Validator::new();
     if input.records.is_empty() || input.records.len() > 1000 {
         v.add("records", "invalid_count", "一次须删除 1 到 1000 条记录");

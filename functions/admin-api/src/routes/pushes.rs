@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::audit_layer::AuditTarget;
-use crate::auth::Caller;
+use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pagination::{PageQuery, Paged};
@@ -223,10 +223,9 @@ pub async fn list(
 /// most SQS's 15 minutes at a time; push-worker waits out the rest).
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    Writer(caller): Writer,
     ApiJson(input): ApiJson<PushCreate>,
 ) -> ApiResult<(StatusCode, Extension<AuditTarget>, Json<PushesCreated>)> {
-    caller.require_writer()?;
     let store = &state.platform.store;
     let mut v = Validator::new();
     let course_id = v.id::<CourseId>("course_id", &input.course_id);
