@@ -148,3 +148,41 @@ async fn oversized_bodies_get_413_with_the_error_body() {
     assert_eq!(reply.code(), "payload_too_large");
     stack.shutdown().await;
 }
+
+/// The document validates against the OpenAPI 3.1 specification (openapi-spec-validator,
+/// installed with moto[server] in the project venv).
+#[tokio::test]
+async fn the_document_validates_against_the_openapi_specification() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let python = std::env::var("LIVENOTIFY_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "LIVENOTIFY_PYTHON is not set: point it at the project venv's python \
+             (LIVENOTIFY_PYTHON=$PWD/.venv/bin/python); the OpenAPI validation cannot be skipped"
+        )
+    });
+    let doc = admin_api::openapi().to_json().expect("document serialises");
+    let mut child = Command::new(&python)
+        .args([
+            "-c",
+            "import json, sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(sys.stdin))\nprint('valid')",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run LIVENOTIFY_PYTHON={python}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(doc.as_bytes())
+        .expect("write document");
+    let out = child.wait_with_output().expect("validator finished");
+    assert!(
+        out.status.success(),
+        "OpenAPI document is invalid: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "valid");
+}

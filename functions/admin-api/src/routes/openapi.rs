@@ -44,16 +44,23 @@ impl utoipa::Modify for Security {
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
             let public = PUBLIC.contains(&path.as_str());
-            for operation in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
+            let slug: String = path
+                .trim_start_matches("/api/")
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            for (method, operation) in [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("put", &mut item.put),
+                ("patch", &mut item.patch),
+                ("delete", &mut item.delete),
             ]
             .into_iter()
-            .flatten()
+            .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))
             {
+                // Handler names repeat across resources (`list`, `get`); ids must be unique.
+                operation.operation_id = Some(format!("{method}_{}", slug.replace("__", "_")));
                 let responses = &mut operation.responses.responses;
                 let mut add = |code: &str, description: &str| {
                     responses
