@@ -53,7 +53,7 @@ fn row(i: u64) -> Vec<Cell> {
         "是".into(),
         "2026-11-23 09:30:00".into(),
         "".into(),
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             format!("=备注{i}")
         } else {
             format!("备注 {i}")

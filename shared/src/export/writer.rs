@@ -5,9 +5,10 @@ use super::xlsx_rows::XlsxRows;
 use super::{Cell, ExportError, ExportFormat, PART_SIZE, PartSink};
 use tokio::io::AsyncReadExt;
 
+// One writer per export: the boxes only keep the enum small.
 enum Rows {
-    Csv(CsvRows),
-    Xlsx(XlsxRows),
+    Csv(Box<CsvRows>),
+    Xlsx(Box<XlsxRows>),
 }
 
 /// What a finished export holds.
@@ -33,8 +34,8 @@ impl<S: PartSink> ExportWriter<S> {
     /// A writer of `format` whose first row is `headers`.
     pub fn new(format: ExportFormat, headers: &[&str], sink: S) -> Result<Self, ExportError> {
         let mut rows = match format {
-            ExportFormat::Csv => Rows::Csv(CsvRows::new()),
-            ExportFormat::Xlsx => Rows::Xlsx(XlsxRows::new()?),
+            ExportFormat::Csv => Rows::Csv(Box::new(CsvRows::new())),
+            ExportFormat::Xlsx => Rows::Xlsx(Box::new(XlsxRows::new()?)),
         };
         let header: Vec<Cell> = headers.iter().map(|h| Cell::from(*h)).collect();
         match &mut rows {
@@ -94,14 +95,14 @@ impl<S: PartSink> ExportWriter<S> {
     }
 
     async fn flush_rest(&mut self) -> Result<(), ExportError> {
-        match std::mem::replace(&mut self.rows, Rows::Csv(CsvRows::new())) {
+        match std::mem::replace(&mut self.rows, Rows::Csv(Box::new(CsvRows::new()))) {
             Rows::Csv(mut csv) => {
                 let part = csv.take()?;
                 self.bytes += part.len() as u64;
                 self.sink.put_part(part).await
             }
             Rows::Xlsx(xlsx) => {
-                let path = xlsx.save().await?;
+                let path = (*xlsx).save().await?;
                 let mut file = tokio::fs::File::open(&path).await?;
                 loop {
                     let mut part = Vec::with_capacity(PART_SIZE);

@@ -141,14 +141,14 @@ fn check_secret_fields(
             );
         }
     }
-    if let Some(key) = aes_key.filter(|k| !k.is_empty()) {
-        if key.len() != 43 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            v.add(
-                "encoding_aes_key",
-                "invalid_aes_key",
-                "EncodingAESKey 须为 43 位字母或数字",
-            );
-        }
+    if let Some(key) = aes_key.filter(|k| !k.is_empty())
+        && (key.len() != 43 || !key.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        v.add(
+            "encoding_aes_key",
+            "invalid_aes_key",
+            "EncodingAESKey 须为 43 位字母或数字",
+        );
     }
 }
 

@@ -234,10 +234,10 @@ async fn build(
     if let Some(cover) = &input.cover_url {
         v.url("cover_url", cover);
     }
-    if let Some(ends) = input.ends_at {
-        if ends <= input.starts_at {
-            v.add("ends_at", "before_start", "结束时间须晚于开始时间");
-        }
+    if let Some(ends) = input.ends_at
+        && ends <= input.starts_at
+    {
+        v.add("ends_at", "before_start", "结束时间须晚于开始时间");
     }
     if input.reminder_minutes.is_some_and(|m| m > 7 * 24 * 60) {
         v.add(

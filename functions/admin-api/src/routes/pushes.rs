@@ -240,14 +240,14 @@ pub async fn create(
         },
         None => None,
     };
-    if let Some(course) = &course {
-        if course.status != CourseStatus::Published {
-            v.add(
-                "course_id",
-                "course_not_published",
-                "只有已发布的课程可以推送",
-            );
-        }
+    if let Some(course) = &course
+        && course.status != CourseStatus::Published
+    {
+        v.add(
+            "course_id",
+            "course_not_published",
+            "只有已发布的课程可以推送",
+        );
     }
     if input.account_ids.is_empty() || input.account_ids.len() > 20 {
         v.add("account_ids", "invalid_count", "须选择 1 到 20 个公众号");
@@ -274,10 +274,11 @@ pub async fn create(
             Err(e) => return Err(e.into()),
         };
         let channel = input.channel.unwrap_or(default_channel(account.kind));
-        if let Some(course) = &course {
-            if needs_template(channel) && !course.templates.contains_key(&id) {
-                v.add(&field, "no_template", "课程未配置该公众号的消息模板");
-            }
+        if let Some(course) = &course
+            && needs_template(channel)
+            && !course.templates.contains_key(&id)
+        {
+            v.add(&field, "no_template", "课程未配置该公众号的消息模板");
         }
         accounts.push((id, channel));
     }
