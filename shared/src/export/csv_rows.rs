@@ -60,7 +60,7 @@ mod tests {
         let bytes = rows.take().unwrap();
         assert!(bytes.starts_with(BOM));
         let text = std::str::from_utf8(&bytes[3..]).unwrap();
-        assert_eq!(text, "标题,\"a,b\",'=cmd\r\n3,\"say \"\"hi\"\"\",\"\"\r\n");
+        assert_eq!(text, "标题,\"a,b\",'=cmd\r\n3,\"say \"\"hi\"\"\",\r\n");
         assert_eq!(rows.buffered().unwrap(), 0);
     }
 }

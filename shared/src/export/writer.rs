@@ -178,6 +178,26 @@ mod tests {
         assert_eq!(text, "\u{feff}标题,数\r\n课0,0\r\n课1,1\r\n课2,2\r\n");
     }
 
+    #[tokio::test]
+    async fn large_csv_leaves_in_full_parts_and_nothing_is_lost() {
+        let mut parts = Parts::default();
+        let mut writer = ExportWriter::new(ExportFormat::Csv, &["n", "text"], &mut parts).unwrap();
+        let filler = "直播".repeat(30);
+        for i in 0..60_000u64 {
+            writer
+                .write_row(&[i.into(), filler.clone().into()])
+                .await
+                .unwrap();
+        }
+        let done = writer.finish().await.unwrap();
+        assert!(parts.parts.len() >= 2, "more than one part");
+        let all: Vec<u8> = parts.parts.concat();
+        assert_eq!(done.bytes, all.len() as u64);
+        let text = String::from_utf8(all).unwrap();
+        assert_eq!(text.lines().count(), 60_001);
+        assert!(text.ends_with(&format!("59999,{filler}\r\n")));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
     async fn xlsx_is_a_zip_with_the_rows() {
         let mut parts = Parts::default();
