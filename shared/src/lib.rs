@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod config;
 pub mod domain;
 pub mod enqueue;
+pub mod export;
 pub mod function;
 pub mod jobs;
 pub mod platform;

@@ -205,3 +205,4 @@ impl TestStack {
         self.gateway.shutdown().await;
     }
 }
+pub mod admin;

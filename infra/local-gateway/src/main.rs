@@ -40,8 +40,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(key) = env.optional("SIGNING_KEY") {
         config.signing_key = key;
     }
-    let gateway =
-        local_gateway::start(clients.clone(), config.clone(), resources.clone(), listener).await?;
+    // The first super admin, so the console can be used at once (local stack only).
+    let admin_username = env.or("ADMIN_USERNAME", "admin");
+    let admin_password = env.or("ADMIN_PASSWORD", "livenotify-local");
+    let admin_store = livenotify::store::Store::from_config(&clients, &config)?;
+    admin_api::bootstrap::ensure_super_admin(&admin_store, &admin_username, &admin_password)
+        .await?;
+    let gateway = local_gateway::start(clients.clone(), config.clone(), resources.clone(), listener)
+        .await?;
     let url = gateway.url();
     println!("livenotify local stack is up");
     println!("  admin API        {url}/api   (health: {url}/api/health)");
@@ -66,6 +72,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(e) => eprintln!("  demo accounts could not be created: {e}"),
         }
     }
+    println!(
+        "  admin login      curl -s -X POST {url}/api/auth/login -H 'content-type: application/json' \\\n                     -d '{{\"username\":\"{admin_username}\",\"password\":\"{admin_password}\"}}'"
+    );
+    println!(
+        "                   (super admin from ADMIN_USERNAME / ADMIN_PASSWORD; these defaults are for local use only)"
+    );
+    println!("  API document     {url}/api/openapi.json");
     println!("Ctrl-C stops everything.");
     tokio::signal::ctrl_c().await?;
     gateway.shutdown().await;

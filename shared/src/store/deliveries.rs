@@ -176,3 +176,63 @@ impl Store {
         Ok(())
     }
 }
+
+/// Which deliveries of a push to list.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    /// Only in this state.
+    pub status: Option<DeliveryStatus>,
+    /// Created at or after.
+    pub created_from: Option<crate::domain::Timestamp>,
+    /// Created at or before.
+    pub created_to: Option<crate::domain::Timestamp>,
+}
+
+impl Store {
+    /// Deliveries of a push, filtered by state and creation time (admin searches).
+    pub async fn search_deliveries_by_push(
+        &self,
+        push: PushId,
+        filter: &DeliveryFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Delivery>> {
+        let mut clauses = Vec::new();
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        if let Some(status) = filter.status {
+            clauses.push("#status = :status");
+            names.insert("#status".to_string(), "status".to_string());
+            values.insert(
+                ":status".to_string(),
+                AttributeValue::S(status_text(status)),
+            );
+        }
+        if filter.created_from.is_some() || filter.created_to.is_some() {
+            names.insert("#created".to_string(), "created_at".to_string());
+        }
+        // created_at is stored as fixed-width RFC 3339, so text order is time order.
+        if let Some(from) = filter.created_from {
+            clauses.push("#created >= :from");
+            values.insert(
+                ":from".to_string(),
+                AttributeValue::S(crate::domain::sort_key_time(from)),
+            );
+        }
+        if let Some(to) = filter.created_to {
+            clauses.push("#created <= :to");
+            values.insert(
+                ":to".to_string(),
+                AttributeValue::S(crate::domain::sort_key_time(to)),
+            );
+        }
+        let filter = (!clauses.is_empty()).then(|| Filter {
+            expression: clauses.join(" AND "),
+            names,
+            values,
+        });
+        let query = Query::partition(None, keys::push_pk(push))
+            .begins_with(keys::DELIVERY_PREFIX)
+            .filtered(filter);
+        self.query(&query, page).await
+    }
+}

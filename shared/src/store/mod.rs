@@ -20,6 +20,7 @@ mod sync_runs;
 
 pub use consents::ConsentChange;
 pub use courses::CourseFilter;
+pub use deliveries::DeliveryFilter;
 pub use error::{StoreError, StoreResult};
 pub use followers::FollowerFilter;
 pub use item::{Item, Stored, from_item, key_attributes, to_item};

@@ -1,0 +1,280 @@
+//! Admin users (super admins only): list, create, view, change, delete.
+
+use crate::AppState;
+use crate::audit_layer::AuditTarget;
+use crate::auth::{SuperAdmin, hash_password};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::pagination::{PageQuery, Paged};
+use crate::validate::Validator;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use chrono::{DateTime, Utc};
+use livenotify::domain::{AccountId, AdminUser, Role, now};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use utoipa::ToSchema;
+
+/// Role names on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleName {
+    /// 超级管理员: everything, including admins.
+    SuperAdmin,
+    /// 运营: courses and pushes of the listed accounts.
+    Operator,
+    /// 只读.
+    Viewer,
+}
+
+/// An admin as the API shows it (never the password hash).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AdminView {
+    /// Login name.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Role.
+    pub role: RoleName,
+    /// Accounts an operator may act for (empty for other roles).
+    pub accounts: Vec<String>,
+    /// Cannot log in.
+    pub disabled: bool,
+    /// Logins refused until then (too many failures).
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<AdminUser> for AdminView {
+    fn from(admin: AdminUser) -> Self {
+        let (role, accounts) = match admin.role {
+            Role::SuperAdmin => (RoleName::SuperAdmin, Vec::new()),
+            Role::Operator { accounts } => (
+                RoleName::Operator,
+                accounts.into_iter().map(String::from).collect(),
+            ),
+            Role::Viewer => (RoleName::Viewer, Vec::new()),
+        };
+        Self {
+            username: admin.username,
+            display_name: admin.display_name,
+            role,
+            accounts,
+            disabled: admin.disabled,
+            locked_until: admin.locked_until,
+            created_at: admin.created_at,
+            updated_at: admin.updated_at,
+        }
+    }
+}
+
+/// A new admin.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AdminCreate {
+    /// Login name: 3 to 64 letters, digits, `_`, `-`, `.`.
+    pub username: String,
+    /// Shown name.
+    #[serde(default)]
+    pub display_name: String,
+    /// Password, 10 to 256 characters.
+    pub password: String,
+    /// Role.
+    pub role: RoleName,
+    /// For operators: the accounts they may act for.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+}
+
+/// Changes to an admin; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AdminUpdate {
+    /// Shown name.
+    pub display_name: Option<String>,
+    /// New password.
+    pub password: Option<String>,
+    /// New role (with `accounts` for operators).
+    pub role: Option<RoleName>,
+    /// Operator scope (with `role`).
+    pub accounts: Option<Vec<String>>,
+    /// Disable or re-enable logins.
+    pub disabled: Option<bool>,
+    /// `true` clears a login lock.
+    #[serde(default)]
+    pub unlock: bool,
+}
+
+fn role(v: &mut Validator, name: RoleName, accounts: &[String]) -> Role {
+    match name {
+        RoleName::SuperAdmin => Role::SuperAdmin,
+        RoleName::Viewer => Role::Viewer,
+        RoleName::Operator => {
+            let mut set = BTreeSet::new();
+            for (i, account) in accounts.iter().enumerate() {
+                if let Some(id) = v.id::<AccountId>(&format!("accounts[{i}]"), account) {
+                    set.insert(id);
+                }
+            }
+            if accounts.is_empty() {
+                v.add("accounts", "required", "运营角色须至少指定一个公众号");
+            }
+            Role::Operator { accounts: set }
+        }
+    }
+}
+
+fn password(v: &mut Validator, password: &str) {
+    let n = password.chars().count();
+    if !(10..=256).contains(&n) {
+        v.add(
+            "password",
+            "invalid_length",
+            "密码长度须为 10 到 256 个字符",
+        );
+    }
+}
+
+#[utoipa::path(get, path = "/api/admins", tag = "登录与管理员", summary = "管理员列表",
+    params(PageQuery), responses((status = 200, body = Paged<AdminView>)))]
+/// Admins by username.
+pub async fn list(
+    State(state): State<AppState>,
+    SuperAdmin(_caller): SuperAdmin,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Paged<AdminView>>> {
+    let page = state.platform.store.list_admins(&page.request()?).await?;
+    Ok(Json(Paged::from_page(page, AdminView::from)))
+}
+
+#[utoipa::path(post, path = "/api/admins", tag = "登录与管理员", summary = "新建管理员",
+    request_body = AdminCreate, responses((status = 201, body = AdminView)))]
+/// Adds an admin.
+pub async fn create(
+    State(state): State<AppState>,
+    SuperAdmin(_caller): SuperAdmin,
+    ApiJson(input): ApiJson<AdminCreate>,
+) -> ApiResult<(StatusCode, Extension<AuditTarget>, Json<AdminView>)> {
+    let mut v = Validator::new();
+    let username = input.username.trim().to_string();
+    if !(3..=64).contains(&username.len())
+        || !username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    {
+        v.add(
+            "username",
+            "invalid_username",
+            "用户名须为 3 到 64 个字母、数字、_、-、.",
+        );
+    }
+    v.max_len("display_name", &input.display_name, 64);
+    password(&mut v, &input.password);
+    let role = role(&mut v, input.role, &input.accounts);
+    v.finish()?;
+    let hash = hash_password(&input.password).map_err(ApiError::internal)?;
+    let at = now();
+    let admin = AdminUser {
+        username: username.clone(),
+        display_name: input.display_name.trim().to_string(),
+        role,
+        password_hash: hash,
+        disabled: false,
+        failed_logins: 0,
+        locked_until: None,
+        created_at: at,
+        updated_at: at,
+    };
+    state.platform.store.create_admin(&admin).await?;
+    Ok((
+        StatusCode::CREATED,
+        Extension(AuditTarget(format!("admin/{username}"))),
+        Json(admin.into()),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/admins/{username}", tag = "登录与管理员", summary = "管理员详情",
+    params(("username" = String, Path, description = "Login name")),
+    responses((status = 200, body = AdminView)))]
+/// One admin.
+pub async fn get(
+    State(state): State<AppState>,
+    SuperAdmin(_caller): SuperAdmin,
+    Path(username): Path<String>,
+) -> ApiResult<Json<AdminView>> {
+    Ok(Json(find(&state, &username).await?.into()))
+}
+
+async fn find(state: &AppState, username: &str) -> ApiResult<AdminUser> {
+    state
+        .platform
+        .store
+        .find_admin(username)
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            entity: "admin",
+            id: username.chars().take(64).collect(),
+        })
+}
+
+#[utoipa::path(patch, path = "/api/admins/{username}", tag = "登录与管理员", summary = "修改管理员（角色、密码、停用、解锁）",
+    params(("username" = String, Path, description = "Login name")),
+    request_body = AdminUpdate, responses((status = 200, body = AdminView)))]
+/// Changes an admin. A super admin cannot demote or disable themself (someone must remain).
+pub async fn update(
+    State(state): State<AppState>,
+    SuperAdmin(caller): SuperAdmin,
+    Path(username): Path<String>,
+    ApiJson(input): ApiJson<AdminUpdate>,
+) -> ApiResult<Json<AdminView>> {
+    let mut admin = find(&state, &username).await?;
+    let mut v = Validator::new();
+    if let Some(name) = &input.display_name {
+        v.max_len("display_name", name, 64);
+        admin.display_name = name.trim().to_string();
+    }
+    if let Some(new) = &input.password {
+        password(&mut v, new);
+    }
+    if let Some(name) = input.role {
+        admin.role = role(&mut v, name, input.accounts.as_deref().unwrap_or_default());
+    } else if input.accounts.is_some() {
+        v.add("role", "required", "修改公众号范围时须同时指定角色");
+    }
+    let myself = admin.username == caller.username();
+    if myself && (admin.role != Role::SuperAdmin || input.disabled == Some(true)) {
+        v.add("role", "self_demotion", "不能降级或停用自己");
+    }
+    v.finish()?;
+    if let Some(new) = &input.password {
+        admin.password_hash = hash_password(new).map_err(ApiError::internal)?;
+    }
+    if let Some(disabled) = input.disabled {
+        admin.disabled = disabled;
+    }
+    if input.unlock {
+        admin.locked_until = None;
+        admin.failed_logins = 0;
+    }
+    admin.updated_at = now();
+    state.platform.store.update_admin(&admin).await?;
+    Ok(Json(admin.into()))
+}
+
+#[utoipa::path(delete, path = "/api/admins/{username}", tag = "登录与管理员", summary = "删除管理员",
+    params(("username" = String, Path, description = "Login name")),
+    responses((status = 204, description = "Deleted")))]
+/// Removes an admin (not oneself).
+pub async fn delete(
+    State(state): State<AppState>,
+    SuperAdmin(caller): SuperAdmin,
+    Path(username): Path<String>,
+) -> ApiResult<StatusCode> {
+    if username == caller.username() {
+        return Err(ApiError::Conflict("不能删除自己".into()));
+    }
+    state.platform.store.delete_admin(&username).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

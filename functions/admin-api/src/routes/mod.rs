@@ -1,0 +1,14 @@
+//! Route handlers, one file per resource.
+
+pub mod accounts;
+pub mod admins;
+pub mod audit_log;
+pub mod auth;
+pub mod courses;
+pub mod deliveries;
+pub mod exports;
+pub mod followers;
+pub mod health;
+pub mod openapi;
+pub mod pushes;
+pub mod sync_runs;

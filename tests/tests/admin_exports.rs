@@ -1,0 +1,174 @@
+//! admin-api exports: CSV (BOM, formula neutralising) and XLSX written to S3, fetched through
+//! their presigned links.
+
+use livenotify::domain::{AccountId, Follower, Role, now};
+use livenotify_tests::TestStack;
+use livenotify_tests::admin::{AdminClient, login_as};
+use serde_json::{Value, json};
+
+async fn setup() -> (TestStack, AdminClient) {
+    let stack = TestStack::start().await;
+    let root = login_as(&stack, "root", Role::SuperAdmin).await;
+    root.post(
+        "/api/accounts",
+        json!({"name": "htology", "kind": "service", "appid": "wxa",
+               "app_secret": "s3cret-value", "callback_token": "tok123"}),
+    )
+    .await
+    .expect(201);
+    (stack, root)
+}
+
+const REMARKS: [&str; 6] = [
+    "=HYPERLINK(\"http://evil\")",
+    "+86 138",
+    "-1",
+    "@SUM(A1)",
+    "张三, \"VIP\"",
+    "普通",
+];
+
+async fn add_followers(stack: &TestStack) {
+    for (i, remark) in REMARKS.iter().enumerate() {
+        let at = now();
+        stack
+            .store()
+            .put_follower(&Follower {
+                account_id: AccountId::new("wxa").unwrap(),
+                openid: format!("o{i}"),
+                unionid: None,
+                subscribed: true,
+                subscribe_time: Some(at),
+                unsubscribed_at: None,
+                remark: (*remark).to_string(),
+                tag_ids: vec![1, 2],
+                subscribe_scene: None,
+                qr_scene: None,
+                language: None,
+                last_interaction_at: None,
+                muted: false,
+                synced_at: None,
+                updated_at: at,
+            })
+            .await
+            .unwrap();
+    }
+}
+
+async fn download(stack: &TestStack, export: &Value) -> Vec<u8> {
+    let response = stack
+        .http
+        .get(export["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn follower_csv_has_bom_every_row_and_neutralised_formulas() {
+    let (stack, root) = setup().await;
+    add_followers(&stack).await;
+    // Exporting is reading: a viewer may do it.
+    let viewer = login_as(&stack, "view", Role::Viewer).await;
+    let export = viewer
+        .post(
+            "/api/exports",
+            json!({"kind": "followers", "format": "csv", "account_id": "wxa"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(export["rows"], 6);
+    assert!(export["key"].as_str().unwrap().starts_with("exports/"));
+    let bytes = download(&stack, &export).await;
+    assert_eq!(bytes.len() as u64, export["bytes"].as_u64().unwrap());
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "公众号");
+    let remark_col = headers.iter().position(|h| h == "备注").unwrap();
+    let remarks: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[remark_col].to_string())
+        .collect();
+    assert_eq!(remarks.len(), 6);
+    for remark in &remarks[..4] {
+        assert!(remark.starts_with('\''), "{remark} not neutralised");
+    }
+    assert_eq!(remarks[4], "张三, \"VIP\"");
+    assert_eq!(remarks[5], "普通");
+
+    let filtered = root
+        .post(
+            "/api/exports",
+            json!({"kind": "followers", "format": "csv", "account_id": "wxa", "remark": "张三"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(filtered["rows"], 1);
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn xlsx_courses_and_records_exports_work_and_bad_requests_are_refused() {
+    let (stack, root) = setup().await;
+    add_followers(&stack).await;
+    let xlsx = root
+        .post(
+            "/api/exports",
+            json!({"kind": "followers", "format": "xlsx", "account_id": "wxa"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(xlsx["rows"], 6);
+    let bytes = download(&stack, &xlsx).await;
+    assert!(bytes.starts_with(b"PK\x03\x04"), "an xlsx is a zip");
+    assert!(xlsx["key"].as_str().unwrap().ends_with(".xlsx"));
+
+    for i in 0..3 {
+        root.post(
+            "/api/courses",
+            json!({"title": format!("=课程{i}"), "starts_at": (now() + chrono::Duration::days(1)).to_rfc3339(),
+                   "live_url": "https://live.example.com/x", "templates": {"wxa": {"template_id": "t"}}}),
+        )
+        .await
+        .expect(201);
+    }
+    let courses = root
+        .post("/api/exports", json!({"kind": "courses", "format": "csv"}))
+        .await
+        .expect(201);
+    assert_eq!(courses["rows"], 3);
+    let text = String::from_utf8(download(&stack, &courses).await).unwrap();
+    assert_eq!(text.lines().count(), 4, "header and 3 rows");
+    assert!(text.contains(",'=课程0,"));
+
+    let records = root
+        .post(
+            "/api/exports",
+            json!({"kind": "deliveries", "format": "csv", "course_id": "01J0000000000000000000000Z"}),
+        )
+        .await;
+    assert_eq!(records.status, 404);
+    let neither = root
+        .post(
+            "/api/exports",
+            json!({"kind": "deliveries", "format": "xlsx"}),
+        )
+        .await;
+    assert_eq!(neither.status, 422);
+    let wrong = root
+        .post("/api/exports", json!({"kind": "nothing", "format": "csv"}))
+        .await;
+    assert_eq!(wrong.status, 400);
+    let unknown = root
+        .post(
+            "/api/exports",
+            json!({"kind": "followers", "format": "csv", "account_id": "nope"}),
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+    stack.shutdown().await;
+}
