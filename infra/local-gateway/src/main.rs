@@ -46,8 +46,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin_store = livenotify::store::Store::from_config(&clients, &config)?;
     admin_api::bootstrap::ensure_super_admin(&admin_store, &admin_username, &admin_password)
         .await?;
-    let gateway = local_gateway::start(clients.clone(), config.clone(), resources.clone(), listener)
-        .await?;
+    let gateway =
+        local_gateway::start(clients.clone(), config.clone(), resources.clone(), listener).await?;
     let url = gateway.url();
     println!("livenotify local stack is up");
     println!("  admin API        {url}/api   (health: {url}/api/health)");
