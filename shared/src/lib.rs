@@ -14,5 +14,6 @@ pub mod queue;
 pub mod secrets;
 pub mod signed;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod wechat;
