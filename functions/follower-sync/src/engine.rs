@@ -137,8 +137,13 @@ async fn reconcile_page<D: FollowerDirectory, S: SyncStorage>(
     worked: &mut bool,
 ) -> Result<Option<Stop>, StorageError> {
     let page_start = run.counts.listed.saturating_sub(openids.len() as u64);
-    let offset = usize::try_from(run.counts.reconciled.saturating_sub(page_start)).unwrap_or(usize::MAX);
-    for chunk in openids.get(offset..).unwrap_or_default().chunks(BATCHGET_MAX) {
+    let offset =
+        usize::try_from(run.counts.reconciled.saturating_sub(page_start)).unwrap_or(usize::MAX);
+    for chunk in openids
+        .get(offset..)
+        .unwrap_or_default()
+        .chunks(BATCHGET_MAX)
+    {
         if limits.out_of_time(*worked) {
             return Ok(Some(Stop::OutOfTime));
         }
@@ -158,7 +163,8 @@ async fn reconcile_page<D: FollowerDirectory, S: SyncStorage>(
                     added.push(follower);
                 }
                 Change::Resubscribe(follower) | Change::Update(follower) => {
-                    let was_subscribed = snapshot.get(&follower.openid).is_some_and(|k| k.subscribed);
+                    let was_subscribed =
+                        snapshot.get(&follower.openid).is_some_and(|k| k.subscribed);
                     storage.update_follower(&follower).await?;
                     tally.write_requests += 1;
                     if was_subscribed {

@@ -107,7 +107,10 @@ async fn fan_out(deps: &Deps, trigger: SyncTrigger) -> Result<(), JobError> {
     let accounts = deps.platform.store.all_accounts().await?;
     let mut queued = 0usize;
     for account in accounts {
-        if matches!(account.kind, AccountKind::Service | AccountKind::Subscription) {
+        if matches!(
+            account.kind,
+            AccountKind::Service | AccountKind::Subscription
+        ) {
             let job = SyncJob::Account {
                 account_id: account.id,
                 run_id: None,
@@ -117,7 +120,11 @@ async fn fan_out(deps: &Deps, trigger: SyncTrigger) -> Result<(), JobError> {
             queued += 1;
         }
     }
-    tracing::info!(accounts = queued, ?trigger, "follower sync started for every account");
+    tracing::info!(
+        accounts = queued,
+        ?trigger,
+        "follower sync started for every account"
+    );
     Ok(())
 }
 
@@ -159,9 +166,10 @@ async fn sync_account(
                     paused.error = None;
                     (paused, None)
                 }
-                Some(running) if running.status == SyncRunStatus::Running => {
-                    (SyncRun::start(account_id.clone(), trigger, started), Some(running))
-                }
+                Some(running) if running.status == SyncRunStatus::Running => (
+                    SyncRun::start(account_id.clone(), trigger, started),
+                    Some(running),
+                ),
                 _ => (SyncRun::start(account_id.clone(), trigger, started), None),
             }
         }
@@ -192,7 +200,13 @@ async fn sync_account(
         Ok(account) => account,
         Err(CredentialsError::Store(err)) if err.is_transient() => return Err(err.into()),
         Err(err) => {
-            return finish(deps, run, SyncRunStatus::Failed, Some(format!("无法读取公众号凭据：{err}"))).await;
+            return finish(
+                deps,
+                run,
+                SyncRunStatus::Failed,
+                Some(format!("无法读取公众号凭据：{err}")),
+            )
+            .await;
         }
     };
     let directory = WechatDirectory::new(deps.platform.tokens.clone(), token_account);
@@ -232,12 +246,20 @@ async fn sync_account(
                 deps,
                 run,
                 SyncRunStatus::Paused,
-                Some(format!("微信接口今日调用次数已用完，下次同步时从断点继续：{err}")),
+                Some(format!(
+                    "微信接口今日调用次数已用完，下次同步时从断点继续：{err}"
+                )),
             )
             .await
         }
         Stop::Failed(err) => {
-            finish(deps, run, SyncRunStatus::Failed, Some(format!("微信拒绝同步：{err}"))).await
+            finish(
+                deps,
+                run,
+                SyncRunStatus::Failed,
+                Some(format!("微信拒绝同步：{err}")),
+            )
+            .await
         }
     }
 }
