@@ -216,7 +216,8 @@ async fn sweep<S: SyncStorage>(
     }
     let at = now();
     for (i, openid) in snapshot.unseen_subscribed().into_iter().enumerate() {
-        if limits.out_of_time(worked || i > 0) {
+        // Checked every 100 writes, like a batchget chunk: each invocation makes real progress.
+        if i % BATCHGET_MAX == 0 && limits.out_of_time(worked || i > 0) {
             storage.save_run(run).await?;
             return Ok(Stop::OutOfTime);
         }
