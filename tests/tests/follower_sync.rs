@@ -144,8 +144,9 @@ async fn churn_case(
     let n64 = n as u64;
     // Pages: a last page shorter than WeChat's 10,000 that completes the total ends the walk;
     // a full one needs one more (empty) call to prove the end.
-    let pages_for =
-        |total: u64| total.div_ceil(page as u64) + u64::from(page == 10_000 && total % 10_000 == 0);
+    let pages_for = |total: u64| {
+        total.div_ceil(page as u64) + u64::from(page == 10_000 && total.is_multiple_of(10_000))
+    };
     let pages = pages_for(n64);
     let batchgets = n64.div_ceil(100);
 
