@@ -264,3 +264,179 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::SyncStorage;
+    use livenotify::domain::{AccountId, SyncTrigger, Timestamp};
+    use livenotify::wechat::{FollowerPage, UserInfo};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    /// WeChat with `following` openids in pages of 1,000 (the last short).
+    struct Directory {
+        following: Vec<String>,
+    }
+
+    impl FollowerDirectory for Directory {
+        async fn list(&self, next: Option<&str>) -> Result<FollowerPage, WechatError> {
+            let start = next.map_or(0, |n| {
+                self.following
+                    .iter()
+                    .position(|o| o == n)
+                    .map_or(0, |i| i + 1)
+            });
+            let openids: Vec<String> = self
+                .following
+                .iter()
+                .skip(start)
+                .take(1_000)
+                .cloned()
+                .collect();
+            Ok(FollowerPage {
+                total: self.following.len() as u64,
+                next_openid: openids.last().cloned(),
+                openids,
+            })
+        }
+
+        async fn details(&self, openids: &[String]) -> Result<Vec<UserInfo>, WechatError> {
+            Ok(openids
+                .iter()
+                .map(|o| {
+                    serde_json::from_value(serde_json::json!({
+                        "subscribe": 1, "openid": o, "subscribe_time": 1_700_000_000, "remark": "r"
+                    }))
+                    .unwrap()
+                })
+                .collect())
+        }
+    }
+
+    #[derive(Default)]
+    struct Memory {
+        followers: Mutex<HashMap<String, Follower>>,
+        pages: Mutex<HashMap<u64, Vec<String>>>,
+    }
+
+    impl SyncStorage for Memory {
+        async fn snapshot(&self, _: &AccountId) -> Result<Snapshot, StorageError> {
+            let mut s = Snapshot::new();
+            self.followers
+                .lock()
+                .unwrap()
+                .values()
+                .for_each(|f| s.insert(f));
+            Ok(s)
+        }
+        async fn add_followers(&self, followers: &[Follower]) -> Result<u64, StorageError> {
+            let mut map = self.followers.lock().unwrap();
+            for f in followers {
+                assert!(
+                    map.insert(f.openid.clone(), f.clone()).is_none(),
+                    "added twice"
+                );
+            }
+            Ok(followers.len().div_ceil(25) as u64)
+        }
+        async fn update_follower(&self, f: &Follower) -> Result<(), StorageError> {
+            self.followers
+                .lock()
+                .unwrap()
+                .insert(f.openid.clone(), f.clone());
+            Ok(())
+        }
+        async fn mark_unsubscribed(
+            &self,
+            _: &AccountId,
+            openid: &str,
+            at: Timestamp,
+        ) -> Result<bool, StorageError> {
+            let mut map = self.followers.lock().unwrap();
+            Ok(match map.get_mut(openid) {
+                Some(f) if f.subscribed => {
+                    f.subscribed = false;
+                    f.unsubscribed_at = Some(at);
+                    true
+                }
+                _ => false,
+            })
+        }
+        async fn save_run(&self, _: &SyncRun) -> Result<(), StorageError> {
+            Ok(())
+        }
+        async fn save_page(&self, _: &SyncRun, n: u64, o: &[String]) -> Result<(), StorageError> {
+            self.pages.lock().unwrap().insert(n, o.to_vec());
+            Ok(())
+        }
+        async fn load_page(&self, _: &SyncRun, n: u64) -> Result<Vec<String>, StorageError> {
+            Ok(self
+                .pages
+                .lock()
+                .unwrap()
+                .get(&n)
+                .cloned()
+                .unwrap_or_default())
+        }
+        async fn delete_pages(&self, _: &SyncRun) -> Result<(), StorageError> {
+            self.pages.lock().unwrap().clear();
+            Ok(())
+        }
+    }
+
+    fn openids(range: std::ops::Range<u32>) -> Vec<String> {
+        range.map(|i| format!("o{i:08}")).collect()
+    }
+
+    #[tokio::test]
+    async fn a_run_cut_into_single_steps_ends_like_an_uninterrupted_one() {
+        let account = AccountId::new("wxunit").unwrap();
+        let storage = Memory::default();
+        let first = Directory {
+            following: openids(0..2_505),
+        };
+        let mut run = SyncRun::start(account.clone(), SyncTrigger::Manual, now());
+        let generous = Limits::with_budget(Duration::from_secs(60));
+        assert!(matches!(
+            advance(&first, &storage, &mut run, &generous)
+                .await
+                .unwrap(),
+            Stop::Completed
+        ));
+        assert_eq!((run.counts.added, run.counts.wechat_calls), (2_505, 3 + 26));
+
+        // Some leave, some arrive: resumed after every single step.
+        let second = Directory {
+            following: openids(30..2_540),
+        };
+        let mut run = SyncRun::start(account, SyncTrigger::Manual, now());
+        let tiny = Limits {
+            deadline: Instant::now(),
+            ..generous
+        };
+        let mut invocations = 0;
+        while !matches!(
+            advance(&second, &storage, &mut run, &tiny).await.unwrap(),
+            Stop::Completed
+        ) {
+            invocations += 1;
+            assert!(invocations < 1_000);
+        }
+        assert_eq!(
+            (
+                run.counts.added,
+                run.counts.updated,
+                run.counts.unsubscribed
+            ),
+            (35, 0, 30)
+        );
+        // 3 pages + 26 batchgets, each exactly once, however often the run was cut.
+        assert_eq!(run.counts.wechat_calls, 3 + 26);
+        assert!(invocations > 25);
+        let table = storage.followers.lock().unwrap();
+        assert_eq!(table.values().filter(|f| f.subscribed).count(), 2_510);
+        assert!(!table["o00000029"].subscribed && table["o00000030"].subscribed);
+        assert!(table["o00002539"].subscribed);
+    }
+}
