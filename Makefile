@@ -21,3 +21,8 @@ lint:
 ## Build everything.
 build:
 	cargo build --workspace
+
+## Benchmark the follower sync on 1,000,000 sandbox followers (results: BENCHMARKS.md).
+.PHONY: bench-sync
+bench-sync:
+	cargo run -p follower-sync --example bench_sync -- 1000000

@@ -16,5 +16,6 @@ pub mod receipts;
 pub mod secrets;
 pub mod signed;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod wechat;

@@ -192,3 +192,169 @@ impl Store {
         }
     }
 }
+
+/// Most items one BatchWriteItem request takes.
+pub const BATCH_WRITE_MAX: usize = 25;
+
+/// Attributes of a follower that only the platform knows (not WeChat): a sync update leaves
+/// them alone.
+const LOCAL_FOLLOWER_ATTRIBUTES: [&str; 3] = ["muted", "last_interaction_at", "unsubscribed_at"];
+
+/// Attributes a sync update removes when WeChat no longer reports them.
+const SYNCED_OPTIONAL_ATTRIBUTES: [&str; 7] = [
+    "unionid",
+    "subscribe_time",
+    "subscribe_scene",
+    "qr_scene",
+    "language",
+    super::item::SEARCH_TEXT,
+    "GSI3PK",
+];
+
+impl Store {
+    /// Writes new followers with BatchWriteItem (25 per request), resending what DynamoDB
+    /// leaves unprocessed with backoff. Returns the number of requests made.
+    pub async fn put_followers(&self, followers: &[Follower]) -> StoreResult<u64> {
+        let mut requests = 0u64;
+        for chunk in followers.chunks(BATCH_WRITE_MAX) {
+            let mut writes = chunk
+                .iter()
+                .map(|f| {
+                    let put = aws_sdk_dynamodb::types::PutRequest::builder()
+                        .set_item(Some(super::to_item(f)?))
+                        .build()
+                        .map_err(|e| StoreError::Dynamo {
+                            operation: "BatchWriteItem",
+                            code: "Build".into(),
+                            message: e.to_string(),
+                        })?;
+                    Ok(aws_sdk_dynamodb::types::WriteRequest::builder()
+                        .put_request(put)
+                        .build())
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            let mut attempt = 0u32;
+            while !writes.is_empty() {
+                if attempt > 0 {
+                    // Unprocessed items mean throttling: back off before resending them.
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(6)))
+                        .await;
+                }
+                requests += 1;
+                let out = self
+                    .client()
+                    .batch_write_item()
+                    .request_items(self.table(), writes)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::dynamo("BatchWriteItem", e))?;
+                writes = out
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(self.table()))
+                    .unwrap_or_default();
+                attempt += 1;
+                if attempt > 10 && !writes.is_empty() {
+                    return Err(StoreError::Dynamo {
+                        operation: "BatchWriteItem",
+                        code: "UnprocessedItems".into(),
+                        message: format!(
+                            "{} items still unprocessed after 10 retries",
+                            writes.len()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(requests)
+    }
+
+    /// Overwrites the WeChat-sourced fields of a known follower (and its index entries) in one
+    /// UpdateItem, keeping what only the platform knows (muted, last interaction, when they
+    /// last unfollowed). A follower that is not in the table is written whole.
+    pub async fn update_synced_follower(&self, follower: &Follower) -> StoreResult<()> {
+        let mut item = super::to_item(follower)?;
+        item.remove(keys::PK);
+        item.remove(keys::SK);
+        for local in LOCAL_FOLLOWER_ATTRIBUTES {
+            item.remove(local);
+        }
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut sets = Vec::new();
+        for (i, (name, value)) in item.into_iter().enumerate() {
+            names.insert(format!("#s{i}"), name);
+            values.insert(format!(":s{i}"), value);
+            sets.push(format!("#s{i} = :s{i}"));
+        }
+        let mut removes = Vec::new();
+        for (i, name) in SYNCED_OPTIONAL_ATTRIBUTES.iter().enumerate() {
+            if !names.values().any(|n| n == name) {
+                names.insert(format!("#r{i}"), (*name).to_string());
+                removes.push(format!("#r{i}"));
+            }
+        }
+        if removes
+            .iter()
+            .any(|r| names.get(r).is_some_and(|n| n == "GSI3PK"))
+        {
+            names.insert("#rsk".into(), Index::Gsi3.sk().to_string());
+            removes.push("#rsk".into());
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        names.insert("#pk".into(), keys::PK.into());
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&follower.key())))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(#pk)")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        if super::error::applied("UpdateItem", result)? {
+            Ok(())
+        } else {
+            self.put(follower).await
+        }
+    }
+
+    /// Visits every follower of an account (subscribed or not) in key order, one query page
+    /// (up to 1 MB) at a time, so memory stays flat however many there are.
+    pub async fn for_each_follower(
+        &self,
+        account: &AccountId,
+        mut visit: impl FnMut(Follower),
+    ) -> StoreResult<()> {
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :sk)")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", AttributeValue::S(keys::account_pk(account)))
+                .expression_attribute_values(
+                    ":sk",
+                    AttributeValue::S(keys::FOLLOWER_PREFIX.to_string()),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                visit(super::from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(()),
+            }
+        }
+    }
+}
