@@ -9,6 +9,7 @@ pub mod domain;
 pub mod enqueue;
 pub mod function;
 pub mod jobs;
+pub mod notification;
 pub mod platform;
 pub mod queue;
 pub mod secrets;
