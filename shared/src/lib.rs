@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod notification;
 pub mod platform;
 pub mod queue;
+pub mod rate_limit;
 pub mod secrets;
 pub mod signed;
 pub mod store;

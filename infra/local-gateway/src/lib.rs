@@ -33,6 +33,9 @@ pub enum GatewayError {
     /// Socket trouble.
     #[error("gateway socket: {0}")]
     Io(#[from] std::io::Error),
+    /// A malformed function setting (e.g. `PUSH_RATE_PER_SECOND`).
+    #[error(transparent)]
+    Config(#[from] livenotify::config::ConfigError),
 }
 
 /// A running gateway; dropping it does not stop it, [`Gateway::shutdown`] does.
@@ -151,9 +154,10 @@ pub async fn start(
         sqs: clients.sqs.clone(),
         stop: stop.clone(),
     };
-    let push = push_worker::Deps {
-        platform: platform.clone(),
-    };
+    let push = push_worker::Deps::new(
+        platform.clone(),
+        push_worker::Settings::from_env(&livenotify::config::Env::process())?,
+    );
     queues.spawn(&mut tasks, &resources.push.url, 10, move |event| {
         let deps = push.clone();
         async move { push_worker::handle(&deps, event).await }
