@@ -99,7 +99,8 @@ pub async fn plan(deps: &Deps, push_id: PushId) -> Result<(), JobError> {
                 push_id,
                 &checkpoint,
                 page.next.as_deref(),
-                page.recipients.len() as u64,
+                // Left-out followers are targeted and skipped, so the sum still adds up.
+                page.recipients.len() as u64 + page.skipped,
                 page.skipped,
             )
             .await?;
