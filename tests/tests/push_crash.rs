@@ -5,29 +5,20 @@
 //! delivered once more, as SQS's at-least-once delivery may do: nothing is sent or counted
 //! again.
 //!
-//! This test runs its own poller (the gateway's, without a fault hook) over moto and the
-//! sandbox, because the fault hook is part of the worker's dependencies.
+//! This test runs its own poller (the gateway's poller code, with a fault hook in the
+//! worker's dependencies) over moto and the sandbox.
 
 #[path = "push_fixture/mod.rs"]
 mod fixture;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use aws_sdk_sqs::types::QueueAttributeName;
 use fixture::*;
-use livenotify::domain::{
-    Account, AccountId, AccountKind, AccountSecrets, Audience, CallbackMode, DeliveryStatus,
-    PushStatus, now,
-};
+use livenotify::domain::{Audience, DeliveryStatus, PushStatus, now};
 use livenotify::jobs::PushJob;
-use livenotify::platform::Platform;
-use livenotify_tests::TestAws;
-use local_gateway::poller::{self, PollSettings};
 use push_worker::{CrashHook, CrashPoint, Deps, Settings};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
-use wechat_sandbox::{Sandbox, SandboxAccount};
 
 /// Dies once at each listed site.
 #[derive(Debug, Default)]
@@ -59,53 +50,9 @@ impl CrashHook for Sites {
 async fn worker_deaths_at_every_point_lose_and_repeat_nothing() {
     let n = 500;
     let appid = "wxpushcrash00001";
-    let aws = TestAws::connect().await;
-    let resources = aws.fresh_resources().await;
-    aws.clients
-        .sqs
-        .set_queue_attributes()
-        .queue_url(&resources.push.url)
-        .attributes(QueueAttributeName::VisibilityTimeout, "2")
-        .send()
-        .await
-        .unwrap();
-    let sandbox = Sandbox::new(wechat_sandbox::Settings::default());
-    let sandbox_url = sandbox.spawn_local().await.unwrap();
-    let sandbox_account = SandboxAccount::service(appid);
-    sandbox.add_account(sandbox_account.clone());
-    let mut openids = sandbox.add_followers(appid, n);
-    openids.sort();
-    let config = local_gateway::local_config(
-        &resources,
-        &local_gateway::WechatBases::sandbox(&sandbox_url),
-        "http://127.0.0.1:9",
-    );
-    let platform = Platform::new(&aws.clients, config).unwrap();
-    let at = now();
-    let account = Account {
-        id: AccountId::new(appid).unwrap(),
-        name: appid.into(),
-        kind: AccountKind::Service,
-        appid: appid.into(),
-        original_id: sandbox_account.original_id.clone(),
-        wecom_agent_id: None,
-        callback_mode: CallbackMode::Plaintext,
-        follower_count: 0,
-        created_at: at,
-        updated_at: at,
-    };
-    let secrets = AccountSecrets {
-        app_secret: sandbox_account.secret.clone(),
-        callback_token: sandbox_account.token.clone(),
-        encoding_aes_key: None,
-    };
-    platform
-        .store
-        .create_account(&account, &secrets)
-        .await
-        .unwrap();
-    seed_followers(&platform.store, &account.id, &openids).await;
-
+    let mut rig = Rig::new(appid, n, 2, Clone::clone).await;
+    let (platform, account, openids) = (rig.platform.clone(), rig.account.clone(), rig.openids.clone());
+    let sandbox = rig.sandbox.clone();
     // Followers page in openid order, so batch k holds openids[100k..100k+100]. Each batch
     // dies at most three times (the queue gives up after five receives).
     let sites = Arc::new(Sites::default());
@@ -136,21 +83,7 @@ async fn worker_deaths_at_every_point_lose_and_repeat_nothing() {
     };
     let mut deps = Deps::new(platform.clone(), settings);
     deps.crash = Some(sites.clone());
-    let (stop, stopped) = watch::channel(false);
-    let handler_deps = deps.clone();
-    let polling = tokio::spawn(poller::poll(
-        aws.clients.sqs.clone(),
-        PollSettings {
-            queue_url: resources.push.url.clone(),
-            batch_size: 10,
-            wait: Duration::from_secs(1),
-        },
-        stopped,
-        move |event| {
-            let deps = handler_deps.clone();
-            async move { push_worker::handle(&deps, event).await }
-        },
-    ));
+    rig.start_worker(deps.clone());
 
     let course = course(&platform.store, &account.id, "故障注入测试").await;
     let id = start_push(&platform, &account, &course, Audience::AllFollowers, None).await;
@@ -220,6 +153,5 @@ async fn worker_deaths_at_every_point_lose_and_repeat_nothing() {
     let again = platform.store.get_push(id).await.unwrap();
     assert_eq!(again.counters, push.counters);
 
-    let _ = stop.send(true);
-    polling.await.unwrap();
+    rig.stop().await;
 }

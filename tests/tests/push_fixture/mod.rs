@@ -225,3 +225,122 @@ pub fn assert_exactly_once(sandbox: &wechat_sandbox::Sandbox, openids: &[String]
         "messages to people outside the audience"
     );
 }
+
+/// A worker over moto and an embedded sandbox without the gateway, for tests and benchmarks
+/// that give the worker their own dependencies (fault hooks, counting clients).
+pub struct Rig {
+    /// The platform the worker uses.
+    pub platform: Platform,
+    /// The sandbox.
+    pub sandbox: wechat_sandbox::Sandbox,
+    /// The registered service account.
+    pub account: Account,
+    /// Its followers, sorted (the order the fan-out pages them in).
+    pub openids: Vec<String>,
+    /// moto clients (the platform's may be wrapped).
+    pub aws: livenotify_tests::TestAws,
+    /// Resources.
+    pub resources: local_gateway::provision::Resources,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+    polling: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Rig {
+    /// Fresh resources (push queue visibility `visibility_secs`), a sandbox service account
+    /// with `n` followers mirrored in the table; `clients` maps moto's clients to the
+    /// platform's (e.g. adding a request counter).
+    pub async fn new(
+        appid: &str,
+        n: usize,
+        visibility_secs: u32,
+        clients: impl FnOnce(&livenotify::aws::AwsClients) -> livenotify::aws::AwsClients,
+    ) -> Self {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        use livenotify::domain::{AccountKind, AccountSecrets, CallbackMode};
+        let aws = livenotify_tests::TestAws::connect().await;
+        let resources = aws.fresh_resources().await;
+        aws.clients
+            .sqs
+            .set_queue_attributes()
+            .queue_url(&resources.push.url)
+            .attributes(QueueAttributeName::VisibilityTimeout, visibility_secs.to_string())
+            .send()
+            .await
+            .expect("set visibility timeout");
+        let sandbox = wechat_sandbox::Sandbox::new(wechat_sandbox::Settings::default());
+        let sandbox_url = sandbox.spawn_local().await.expect("sandbox");
+        let sandbox_account = wechat_sandbox::SandboxAccount::service(appid);
+        sandbox.add_account(sandbox_account.clone());
+        let mut openids = sandbox.add_followers(appid, n);
+        openids.sort();
+        let config = local_gateway::local_config(
+            &resources,
+            &local_gateway::WechatBases::sandbox(&sandbox_url),
+            "http://127.0.0.1:9",
+        );
+        let platform = Platform::new(&clients(&aws.clients), config).expect("platform");
+        let at = now();
+        let account = Account {
+            id: AccountId::new(appid).expect("appid"),
+            name: appid.into(),
+            kind: AccountKind::Service,
+            appid: appid.into(),
+            original_id: sandbox_account.original_id.clone(),
+            wecom_agent_id: None,
+            callback_mode: CallbackMode::Plaintext,
+            follower_count: 0,
+            created_at: at,
+            updated_at: at,
+        };
+        let secrets = AccountSecrets {
+            app_secret: sandbox_account.secret.clone(),
+            callback_token: sandbox_account.token.clone(),
+            encoding_aes_key: None,
+        };
+        platform
+            .store
+            .create_account(&account, &secrets)
+            .await
+            .expect("register account");
+        seed_followers(&platform.store, &account.id, &openids).await;
+        Self {
+            platform,
+            sandbox,
+            account,
+            openids,
+            aws,
+            resources,
+            stop: None,
+            polling: None,
+        }
+    }
+
+    /// Polls the push queue with `deps`, 10 messages per invocation like the deployed mapping.
+    pub fn start_worker(&mut self, deps: push_worker::Deps) {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        self.polling = Some(tokio::spawn(local_gateway::poller::poll(
+            self.aws.clients.sqs.clone(),
+            local_gateway::poller::PollSettings {
+                queue_url: self.resources.push.url.clone(),
+                batch_size: 10,
+                wait: Duration::from_secs(1),
+            },
+            stopped,
+            move |event| {
+                let deps = deps.clone();
+                async move { push_worker::handle(&deps, event).await }
+            },
+        )));
+        self.stop = Some(stop);
+    }
+
+    /// Stops the worker after its in-flight batch.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+        if let Some(polling) = self.polling.take() {
+            polling.await.expect("poller");
+        }
+    }
+}
