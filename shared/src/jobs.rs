@@ -40,6 +40,8 @@ pub enum PushJob {
         /// Recipients (openids of the push's account).
         openids: Vec<String>,
     },
+    /// Once a minute: create the course reminders that are due.
+    Tick,
 }
 
 /// Sync queue: sync one account (or start every account's sync).

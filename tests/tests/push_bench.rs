@@ -52,7 +52,10 @@ fn cpu_seconds() -> f64 {
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,14 +90,24 @@ async fn push_fanout_benchmark() {
     let requests_before = counter.0.load(Ordering::Relaxed);
     let cpu_before = cpu_seconds();
     let wall = Instant::now();
-    let id = start_push(&rig.platform, &rig.account, &course, Audience::AllFollowers, None).await;
+    let id = start_push(
+        &rig.platform,
+        &rig.account,
+        &course,
+        Audience::AllFollowers,
+        None,
+    )
+    .await;
     // Watch progress through an uncounted client: only the worker's requests are counted.
-    let watcher = livenotify::store::Store::new(
-        rig.aws.clients.dynamodb.clone(),
-        rig.platform.store.table(),
-        livenotify::secrets::SecretBox::from_base64(&livenotify::secrets::SecretBox::generate_key())
+    let watcher =
+        livenotify::store::Store::new(
+            rig.aws.clients.dynamodb.clone(),
+            rig.platform.store.table(),
+            livenotify::secrets::SecretBox::from_base64(
+                &livenotify::secrets::SecretBox::generate_key(),
+            )
             .unwrap(),
-    );
+        );
     let push = wait_for(
         &watcher,
         id,
@@ -119,11 +132,29 @@ async fn push_fanout_benchmark() {
     let sqs_messages = batches + plan_messages;
     assert_eq!(push.counters.sent, n as u64);
     assert_exactly_once(&rig.sandbox, &rig.openids);
-    println!("push fan-out benchmark: {n} recipients, 50 ms WeChat latency, rate limit {rate}/s, {in_flight} in flight");
-    println!("  wall time            {:.1} s (sending {sending:.1} s)", elapsed.as_secs_f64());
-    println!("  achieved rate        {achieved:.1}/s = {:.3} of the configured rate", achieved / rate);
-    println!("  CPU per recipient    {:.3} ms (whole process: worker + sandbox + SDK)", cpu * 1000.0 / n as f64);
-    println!("  SQS messages         {sqs_messages} = {:.4} per recipient ({} SendMessageBatch requests)", sqs_messages as f64 / n as f64, batches.div_ceil(10));
-    println!("  DynamoDB requests    {requests} = {:.3} per recipient", requests as f64 / n as f64);
+    println!(
+        "push fan-out benchmark: {n} recipients, 50 ms WeChat latency, rate limit {rate}/s, {in_flight} in flight"
+    );
+    println!(
+        "  wall time            {:.1} s (sending {sending:.1} s)",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  achieved rate        {achieved:.1}/s = {:.3} of the configured rate",
+        achieved / rate
+    );
+    println!(
+        "  CPU per recipient    {:.3} ms (whole process: worker + sandbox + SDK)",
+        cpu * 1000.0 / n as f64
+    );
+    println!(
+        "  SQS messages         {sqs_messages} = {:.4} per recipient ({} SendMessageBatch requests)",
+        sqs_messages as f64 / n as f64,
+        batches.div_ceil(10)
+    );
+    println!(
+        "  DynamoDB requests    {requests} = {:.3} per recipient",
+        requests as f64 / n as f64
+    );
     rig.stop().await;
 }

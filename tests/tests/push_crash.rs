@@ -51,7 +51,11 @@ async fn worker_deaths_at_every_point_lose_and_repeat_nothing() {
     let n = 500;
     let appid = "wxpushcrash00001";
     let mut rig = Rig::new(appid, n, 2, Clone::clone).await;
-    let (platform, account, openids) = (rig.platform.clone(), rig.account.clone(), rig.openids.clone());
+    let (platform, account, openids) = (
+        rig.platform.clone(),
+        rig.account.clone(),
+        rig.openids.clone(),
+    );
     let sandbox = rig.sandbox.clone();
     // Followers page in openid order, so batch k holds openids[100k..100k+100]. Each batch
     // dies at most three times (the queue gives up after five receives).

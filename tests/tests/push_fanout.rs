@@ -352,3 +352,114 @@ async fn muted_and_unfollowed_users_are_skipped_and_43004_marks_unsubscribed() {
     assert_eq!(skipped.items[0].error_code, Some(43004));
     stack.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn scheduled_push_waits_for_its_time_and_fires_once() {
+    let appid = "wxpushsched00001";
+    let (stack, account, openids) = stack_with_followers(appid, 30).await;
+    let course = course(stack.store(), &account.id, "定时推送").await;
+    let at = livenotify::domain::now() + chrono::Duration::seconds(4);
+    let id = start_push(
+        &stack.platform,
+        &account,
+        &course,
+        Audience::AllFollowers,
+        Some(at),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        stack.sandbox.call_count(TEMPLATE_SEND),
+        0,
+        "sent before its time"
+    );
+    assert_eq!(
+        stack.store().get_push(id).await.unwrap().status,
+        PushStatus::Pending
+    );
+    let push = wait_for(
+        stack.store(),
+        id,
+        &[PushStatus::Completed],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert!(push.started_at.unwrap() >= at);
+    assert!(push.started_at.unwrap() < at + chrono::Duration::seconds(60));
+    assert_exactly_once(&stack.sandbox, &openids);
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn course_reminder_goes_to_signed_up_users_once_however_often_the_tick_runs() {
+    use livenotify::domain::SignUp;
+    use livenotify::jobs::PushJob;
+    let appid = "wxpushremind0001";
+    let (stack, account, openids) = stack_with_followers(appid, 20).await;
+    let created = course(stack.store(), &account.id, "提醒测试").await;
+    let mut course = stack.store().get_course(created.id).await.unwrap();
+    // Starts in 20 minutes, reminder 30 minutes before: due now.
+    course.starts_at = livenotify::domain::now() + chrono::Duration::minutes(20);
+    course.reminder_minutes = Some(30);
+    let course = stack.store().update_course(&course).await.unwrap();
+    let signed_up = &openids[..5];
+    for openid in signed_up {
+        let signup = SignUp {
+            course_id: course.id,
+            account_id: account.id.clone(),
+            openid: openid.clone(),
+            unionid: None,
+            scene: format!("course:{}", course.id),
+            signed_up_at: livenotify::domain::now(),
+        };
+        stack.store().add_signup(&signup).await.unwrap();
+    }
+    // Ticks from several schedulers at once, and again later: one reminder.
+    for _ in 0..3 {
+        stack
+            .platform
+            .queues
+            .push(&PushJob::Tick, Duration::ZERO)
+            .await
+            .unwrap();
+    }
+    let id = push_worker::reminders::reminder_push_id(&course, &account.id, 30);
+    let start = Instant::now();
+    while stack
+        .store()
+        .find_delivery(id, &signed_up[0])
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "reminder never created"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let push = wait_for(
+        stack.store(),
+        id,
+        &[PushStatus::Completed],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(push.audience, Audience::SignedUp);
+    assert_eq!(push.created_by, "system");
+    stack
+        .platform
+        .queues
+        .push(&PushJob::Tick, Duration::ZERO)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_exactly_once(&stack.sandbox, signed_up);
+    let pushes = stack
+        .store()
+        .list_pushes_by_course(course.id, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(pushes.items.len(), 1);
+    stack.shutdown().await;
+}

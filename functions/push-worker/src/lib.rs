@@ -2,6 +2,8 @@
 //!
 //! - [`plan`]: `PushJob::Plan` pages the audience and enqueues recipient batches;
 //! - [`send`]: `PushJob::SendBatch` (and the older `PushJob::Batch`) sends to one batch;
+//! - [`reminders`]: `PushJob::Tick` (once a minute) creates due course reminders once;
+//! - scheduled pushes: a plan before `scheduled_at` re-enqueues itself with a delay;
 //! - rate limit: one token bucket per account per instance ([`Settings::rate_per_second`]);
 //!   the account's total is that times the event-source mapping's maximum concurrency.
 
@@ -10,6 +12,7 @@ pub mod context;
 pub mod crash;
 pub mod lifecycle;
 pub mod plan;
+pub mod reminders;
 pub mod send;
 pub mod settings;
 
@@ -120,5 +123,8 @@ async fn process(deps: &Deps, job: PushJob) -> Result<(), JobError> {
         PushJob::Batch { push_id, openids } => {
             send::send_batch(deps, push_id, &batch_name(&openids), &openids).await
         }
+        PushJob::Tick => reminders::tick(deps, livenotify::domain::now())
+            .await
+            .map(|_| ()),
     }
 }

@@ -25,14 +25,18 @@ pub async fn plan(deps: &Deps, push_id: PushId) -> Result<(), JobError> {
         PushStatus::Pending => {
             if let Some(at) = progress.push.scheduled_at
                 && let Ok(wait) = (at - now()).to_std()
-                && wait > Duration::from_secs(1)
             {
-                // Not due: look again when it is (SQS delays at most 15 minutes at a time).
-                deps.platform
-                    .queues
-                    .push(&PushJob::Plan { push_id }, wait.min(SQS_MAX_DELAY))
-                    .await?;
-                return Ok(());
+                if wait > Duration::from_secs(1) {
+                    // Not due: look again when it is (SQS delays whole seconds, at most 15
+                    // minutes at a time; round up so the plan never starts early).
+                    let delay = Duration::from_secs(wait.as_secs() + 1).min(SQS_MAX_DELAY);
+                    deps.platform
+                        .queues
+                        .push(&PushJob::Plan { push_id }, delay)
+                        .await?;
+                    return Ok(());
+                }
+                tokio::time::sleep(wait).await;
             }
             match store
                 .transition_push(

@@ -154,6 +154,7 @@ pub async fn start(
         sqs: clients.sqs.clone(),
         stop: stop.clone(),
     };
+    let push_queues = platform.queues.clone();
     let push = push_worker::Deps::new(
         platform.clone(),
         push_worker::Settings::from_env(&livenotify::config::Env::process())?,
@@ -178,8 +179,9 @@ pub async fn start(
     tasks.spawn(nightly_sync(
         clients.sqs.clone(),
         resources.sync.url.clone(),
-        stop,
+        stop.clone(),
     ));
+    tasks.spawn(reminder_tick(push_queues, stop));
     tracing::info!(%addr, "gateway serving");
     Ok(Gateway {
         addr,
@@ -241,6 +243,20 @@ async fn nightly_sync(
             .await
         {
             tracing::error!(error = %e, "could not enqueue the nightly sync");
+        }
+    }
+}
+
+/// Enqueues the push worker's reminder tick once a minute, as the deployed schedule does.
+async fn reminder_tick(queues: livenotify::enqueue::Queues, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+        let job = livenotify::jobs::PushJob::Tick;
+        if let Err(e) = queues.push(&job, Duration::ZERO).await {
+            tracing::error!(error = %e, "could not enqueue the reminder tick");
         }
     }
 }

@@ -263,7 +263,10 @@ impl Rig {
             .sqs
             .set_queue_attributes()
             .queue_url(&resources.push.url)
-            .attributes(QueueAttributeName::VisibilityTimeout, visibility_secs.to_string())
+            .attributes(
+                QueueAttributeName::VisibilityTimeout,
+                visibility_secs.to_string(),
+            )
             .send()
             .await
             .expect("set visibility timeout");
