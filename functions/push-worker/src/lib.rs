@@ -15,8 +15,9 @@ pub mod plan;
 pub mod reminders;
 pub mod send;
 pub mod settings;
+pub mod status_watch;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use livenotify::domain::AccountId;
 use livenotify::enqueue::EnqueueError;
 use livenotify::jobs::PushJob;
@@ -60,6 +61,10 @@ pub struct Deps {
     pub limits: Arc<RateLimits>,
     /// Rendered messages and credentials per push.
     pub contexts: Arc<context::ContextCache>,
+    /// Recipients being handled at once in this instance ([`Settings::max_in_flight`]).
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Push statuses, re-read at most once per [`Settings::status_check`].
+    pub statuses: Arc<status_watch::StatusWatch>,
     /// Fault injection for tests; `None` in production.
     pub crash: Option<Arc<dyn CrashHook>>,
 }
@@ -68,10 +73,12 @@ impl Deps {
     /// Deps over `platform` with `settings` and no fault injection.
     pub fn new(platform: Platform, settings: Settings) -> Self {
         Self {
+            in_flight: Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight)),
             platform,
             settings,
             limits: Arc::default(),
             contexts: Arc::default(),
+            statuses: Arc::default(),
             crash: None,
         }
     }
@@ -97,9 +104,30 @@ pub enum JobError {
     Crashed(CrashPoint),
 }
 
-/// Handles one SQS batch, reporting failed messages individually.
+/// Handles one SQS batch, its messages concurrently (the sends of all of them share the
+/// instance's in-flight bound and rate limit, so one slow message does not idle the others),
+/// reporting failed messages individually.
 pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
-    livenotify::queue::process_batch(event, |job: PushJob| process(deps, job)).await
+    let outcomes = futures::future::join_all(event.records.into_iter().map(|record| async move {
+        let id = record.message_id.unwrap_or_default();
+        let outcome =
+            match serde_json::from_str::<PushJob>(record.body.as_deref().unwrap_or_default()) {
+                Ok(job) => process(deps, job).await.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("undecodable message: {e}")),
+            };
+        (id, outcome)
+    }))
+    .await;
+    let mut response = SqsBatchResponse::default();
+    for (id, outcome) in outcomes {
+        if let Err(reason) = outcome {
+            tracing::warn!(message_id = %id, %reason, "queue message failed");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
 }
 
 /// Name of a batch given without one: a digest of its recipients, the same for every copy.

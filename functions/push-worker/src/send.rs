@@ -101,6 +101,15 @@ impl Batch<'_> {
         if self.stop.raised() {
             return Err(Pending::Stopped);
         }
+        let _permit = self
+            .deps
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| Pending::Stopped)?;
+        if self.stop.raised() {
+            return Err(Pending::Stopped);
+        }
         let store = &self.deps.platform.store;
         let at = now();
         let mut delivery = Delivery {
@@ -248,9 +257,19 @@ impl Batch<'_> {
     async fn watch_status(&self) {
         loop {
             tokio::time::sleep(self.deps.settings.status_check).await;
-            match self.deps.platform.store.get_push(self.push.id).await {
-                Ok(p) if p.status != PushStatus::Running => {
-                    tracing::info!(push_id = %self.push.id, status = ?p.status, "push no longer running, stopping batch");
+            let settings = &self.deps.settings;
+            let status = self
+                .deps
+                .statuses
+                .status(
+                    &self.deps.platform.store,
+                    self.push.id,
+                    settings.status_check,
+                )
+                .await;
+            match status {
+                Ok(status) if status != PushStatus::Running => {
+                    tracing::info!(push_id = %self.push.id, ?status, "push no longer running, stopping batch");
                     self.stop.raise();
                     // Nothing more to watch; the sends in flight finish on their own.
                     return std::future::pending().await;

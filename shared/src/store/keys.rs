@@ -337,11 +337,3 @@ pub const AUDIT: &str = "AUDIT";
 pub fn audit_list(id: crate::domain::AuditId) -> IndexKey {
     index(Index::Gsi1, AUDIT, id.to_string())
 }
-
-/// Sort-key prefix of the "batch counted" markers inside a push partition.
-pub const PUSH_BATCH_PREFIX: &str = "BATCH#";
-
-/// The marker saying one recipient batch of a push has been added to its counters.
-pub fn push_batch(push: PushId, batch: &str) -> Key {
-    key(push_pk(push), format!("{PUSH_BATCH_PREFIX}{batch}"))
-}
