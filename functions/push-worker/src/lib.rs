@@ -65,6 +65,10 @@ pub struct Deps {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Push statuses, re-read at most once per [`Settings::status_check`].
     pub statuses: Arc<status_watch::StatusWatch>,
+    /// Serialises this instance's counting updates: they all hit the push item, and one
+    /// at a time costs nothing at one update per 100 recipients (and keeps moto, whose
+    /// concurrent read-modify-write updates can lose a set element, honest in tests).
+    pub counting: Arc<tokio::sync::Mutex<()>>,
     /// Fault injection for tests; `None` in production.
     pub crash: Option<Arc<dyn CrashHook>>,
 }
@@ -79,6 +83,7 @@ impl Deps {
             limits: Arc::default(),
             contexts: Arc::default(),
             statuses: Arc::default(),
+            counting: Arc::default(),
             crash: None,
         }
     }

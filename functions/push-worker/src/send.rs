@@ -438,7 +438,10 @@ pub async fn send_batch(
         return defer(deps, push_id, batch, openids, deps.settings.pause_recheck).await;
     }
     delta.targeted = 0;
-    let counted = store.count_push_batch(push_id, batch, delta, now()).await?;
+    let counted = {
+        let _one_at_a_time = deps.counting.lock().await;
+        store.count_push_batch(push_id, batch, delta, now()).await?
+    };
     tracing::info!(push_id = %push_id, batch, sent = delta.sent, skipped = delta.skipped, failed = delta.failed, counted, "batch done");
     run.crash(CrashPoint::BeforeAck, "")
         .map_err(|_| JobError::Crashed(CrashPoint::BeforeAck))?;
