@@ -26,3 +26,13 @@ build:
 .PHONY: bench-sync
 bench-sync:
 	cargo run -p follower-sync --example bench_sync -- 1000000
+
+## Benchmark the push fan-out (moto + sandbox, 50 ms WeChat latency); not part of `make test`.
+## Size and rate: LIVENOTIFY_PUSH_BENCH_RECIPIENTS (100000), LIVENOTIFY_PUSH_BENCH_RATE (100/s),
+## LIVENOTIFY_PUSH_BENCH_IN_FLIGHT (16). Results: BENCHMARKS.md, section "Push fan-out".
+.PHONY: bench-push
+bench-push:
+	@bash -c 'source infra/scripts/common.sh && ensure_venv && P=$$(free_port) && start_moto $$P \
+	  && trap "kill $$MOTO_PID 2>/dev/null || true" EXIT \
+	  && export LIVENOTIFY_TEST_AWS_ENDPOINT=http://127.0.0.1:$$P && export_moto_env $$P \
+	  && cargo test -p livenotify-tests --test push_bench -- --ignored --nocapture'

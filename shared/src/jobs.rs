@@ -34,6 +34,17 @@ pub enum PushJob {
         /// Recipients (openids of the push's account).
         openids: Vec<String>,
     },
+    /// Send to these recipients; `batch` names the batch within the push (counted once).
+    SendBatch {
+        /// Push.
+        push_id: PushId,
+        /// Batch name, unique within the push (`<page>-<index>`).
+        batch: String,
+        /// Recipients (openids of the push's account).
+        openids: Vec<String>,
+    },
+    /// Once a minute: create the course reminders that are due.
+    Tick,
 }
 
 /// Sync queue: sync one account (or start every account's sync).

@@ -34,6 +34,9 @@ pub enum GatewayError {
     /// Socket trouble.
     #[error("gateway socket: {0}")]
     Io(#[from] std::io::Error),
+    /// A malformed function setting (e.g. `PUSH_RATE_PER_SECOND`).
+    #[error(transparent)]
+    Config(#[from] livenotify::config::ConfigError),
 }
 
 /// A running gateway; dropping it does not stop it, [`Gateway::shutdown`] does.
@@ -152,9 +155,11 @@ pub async fn start(
         sqs: clients.sqs.clone(),
         stop: stop.clone(),
     };
-    let push = push_worker::Deps {
-        platform: platform.clone(),
-    };
+    let push_queues = platform.queues.clone();
+    let push = push_worker::Deps::new(
+        platform.clone(),
+        push_worker::Settings::from_env(&livenotify::config::Env::process())?,
+    );
     queues.spawn(&mut tasks, &resources.push.url, 10, move |event| {
         let deps = push.clone();
         async move { push_worker::handle(&deps, event).await }
@@ -177,8 +182,9 @@ pub async fn start(
     tasks.spawn(nightly_sync(
         clients.sqs.clone(),
         resources.sync.url.clone(),
-        stop,
+        stop.clone(),
     ));
+    tasks.spawn(reminder_tick(push_queues, stop));
     tracing::info!(%addr, "gateway serving");
     Ok(Gateway {
         addr,
@@ -258,6 +264,20 @@ async fn nightly_qr_refresh(queues: livenotify::enqueue::Queues, mut stop: watch
         }
         if let Err(e) = queues.qr(&livenotify::jobs::QrJob::RefreshExpiring).await {
             tracing::error!(error = %e, "could not enqueue the nightly QR refresh");
+        }
+    }
+}
+
+/// Enqueues the push worker's reminder tick once a minute, as the deployed schedule does.
+async fn reminder_tick(queues: livenotify::enqueue::Queues, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+        let job = livenotify::jobs::PushJob::Tick;
+        if let Err(e) = queues.push(&job, Duration::ZERO).await {
+            tracing::error!(error = %e, "could not enqueue the reminder tick");
         }
     }
 }

@@ -1,0 +1,15 @@
+//! One message model for a course notification, rendered per channel.
+//!
+//! A course plus the account's [`TemplateMapping`](crate::domain::TemplateMapping) becomes a
+//! [`PreparedTemplate`] once per push (placeholders filled, field rules checked before anything
+//! is sent); each recipient then gets a [`TemplateMessage`](crate::wechat::TemplateMessage)
+//! with its own idempotency key ([`client_msg_id`]). The admin API's preview and test-send use
+//! the same functions, so what an admin sees is what followers get.
+
+mod idempotency;
+mod placeholders;
+mod template;
+
+pub use idempotency::client_msg_id;
+pub use placeholders::{CourseFields, PLACEHOLDERS};
+pub use template::{NotificationError, PreparedTemplate, landing_url};

@@ -1,0 +1,160 @@
+//! Benchmark of the push fan-out (never part of the test command; `make bench-push` runs it):
+//! N recipients through moto and the sandbox with 50 ms simulated WeChat latency. Reports the
+//! achieved send rate against the configured rate limit, CPU time per recipient, SQS messages
+//! per recipient, and DynamoDB requests per recipient (counted by an SDK interceptor).
+//!
+//! `LIVENOTIFY_PUSH_BENCH_RECIPIENTS` (default 100000), `LIVENOTIFY_PUSH_BENCH_RATE` (sends
+//! per second, default 100), `LIVENOTIFY_PUSH_BENCH_IN_FLIGHT` (default 16).
+
+#[path = "push_fixture/mod.rs"]
+mod fixture;
+
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use fixture::*;
+use livenotify::domain::{Audience, PushStatus};
+use push_worker::{Deps, Settings};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use wechat_sandbox::Fault;
+
+/// Counts every DynamoDB request the worker makes.
+#[derive(Debug, Clone, Default)]
+struct RequestCounter(Arc<AtomicU64>);
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// User + system CPU seconds of this process (Linux clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the name.
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<f64>().ok()))
+        .sum();
+    ticks / 100.0
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with `make bench-push`"]
+async fn push_fanout_benchmark() {
+    let n: usize = env_or("LIVENOTIFY_PUSH_BENCH_RECIPIENTS", 100_000);
+    let rate: f64 = env_or("LIVENOTIFY_PUSH_BENCH_RATE", 100.0);
+    let in_flight: usize = env_or("LIVENOTIFY_PUSH_BENCH_IN_FLIGHT", 16);
+    let counter = RequestCounter::default();
+    let counting = counter.clone();
+    let mut rig = Rig::new("wxpushbench00001", n, 120, move |clients| {
+        let mut clients = clients.clone();
+        let config = clients
+            .dynamodb
+            .config()
+            .to_builder()
+            .interceptor(counting)
+            .build();
+        clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(config);
+        clients
+    })
+    .await;
+    rig.sandbox
+        .inject(Fault::latency(TEMPLATE_SEND, Duration::from_millis(50)));
+    let settings = Settings {
+        rate_per_second: rate,
+        max_in_flight: in_flight,
+        ..Settings::default()
+    };
+    rig.start_worker(Deps::new(rig.platform.clone(), settings));
+    let course = course(&rig.platform.store, &rig.account.id, "基准测试课程").await;
+    let requests_before = counter.0.load(Ordering::Relaxed);
+    let cpu_before = cpu_seconds();
+    let wall = Instant::now();
+    let id = start_push(
+        &rig.platform,
+        &rig.account,
+        &course,
+        Audience::AllFollowers,
+        None,
+    )
+    .await;
+    // Watch progress through an uncounted client: only the worker's requests are counted.
+    let watcher =
+        livenotify::store::Store::new(
+            rig.aws.clients.dynamodb.clone(),
+            rig.platform.store.table(),
+            livenotify::secrets::SecretBox::from_base64(
+                &livenotify::secrets::SecretBox::generate_key(),
+            )
+            .unwrap(),
+        );
+    let push = wait_for(
+        &watcher,
+        id,
+        &[PushStatus::Completed],
+        Duration::from_secs(48 * 3600),
+    )
+    .await;
+    let elapsed = wall.elapsed();
+    let cpu = cpu_seconds() - cpu_before;
+    let requests = counter.0.load(Ordering::Relaxed) - requests_before;
+    let mut times: Vec<_> = rig
+        .sandbox
+        .messages()
+        .into_iter()
+        .map(|m| m.received_at)
+        .collect();
+    times.sort();
+    let sending = (*times.last().unwrap() - times[0]).num_milliseconds() as f64 / 1000.0;
+    let achieved = (times.len() as f64 - 1.0) / sending;
+    let batches = n.div_ceil(push_worker::settings::BATCH_SIZE);
+    let plan_messages = 1;
+    let sqs_messages = batches + plan_messages;
+    assert_eq!(push.counters.sent, n as u64);
+    assert_exactly_once(&rig.sandbox, &rig.openids);
+    println!(
+        "push fan-out benchmark: {n} recipients, 50 ms WeChat latency, rate limit {rate}/s, {in_flight} in flight"
+    );
+    println!(
+        "  wall time            {:.1} s (sending {sending:.1} s)",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  achieved rate        {achieved:.1}/s = {:.3} of the configured rate",
+        achieved / rate
+    );
+    println!(
+        "  CPU per recipient    {:.3} ms (whole process: worker + sandbox + SDK)",
+        cpu * 1000.0 / n as f64
+    );
+    println!(
+        "  SQS messages         {sqs_messages} = {:.4} per recipient ({} SendMessageBatch requests)",
+        sqs_messages as f64 / n as f64,
+        batches.div_ceil(10)
+    );
+    println!(
+        "  DynamoDB requests    {requests} = {:.3} per recipient",
+        requests as f64 / n as f64
+    );
+    rig.stop().await;
+}

@@ -1,0 +1,161 @@
+//! Crash injection: the worker "dies" before a send, after a send before its record, after
+//! the record before the batch is counted, and after counting before the queue message is
+//! acknowledged; SQS redelivers (visibility timeout shortened to 2 s). Every recipient still
+//! gets exactly one message, and the counters add up exactly once. Then every batch is
+//! delivered once more, as SQS's at-least-once delivery may do: nothing is sent or counted
+//! again.
+//!
+//! This test runs its own poller (the gateway's poller code, with a fault hook in the
+//! worker's dependencies) over moto and the sandbox.
+
+#[path = "push_fixture/mod.rs"]
+mod fixture;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use fixture::*;
+use livenotify::domain::{Audience, DeliveryStatus, PushStatus, now};
+use livenotify::jobs::PushJob;
+use push_worker::{CrashHook, CrashPoint, Deps, Settings};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Dies once at each listed site.
+#[derive(Debug, Default)]
+struct Sites {
+    pending: Mutex<HashSet<(CrashPoint, String)>>,
+    fired: Mutex<Vec<(CrashPoint, String)>>,
+}
+
+impl CrashHook for Sites {
+    fn crash(&self, point: CrashPoint, batch: &str, openid: &str) -> bool {
+        let site = (
+            point,
+            if point == CrashPoint::BeforeAck {
+                batch
+            } else {
+                openid
+            }
+            .to_string(),
+        );
+        let hit = self.pending.lock().unwrap().remove(&site);
+        if hit {
+            self.fired.lock().unwrap().push(site);
+        }
+        hit
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn worker_deaths_at_every_point_lose_and_repeat_nothing() {
+    let n = 500;
+    let appid = "wxpushcrash00001";
+    let mut rig = Rig::new(appid, n, 2, Clone::clone).await;
+    let (platform, account, openids) = (
+        rig.platform.clone(),
+        rig.account.clone(),
+        rig.openids.clone(),
+    );
+    let sandbox = rig.sandbox.clone();
+    // Followers page in openid order, so batch k holds openids[100k..100k+100]. Each batch
+    // dies at most three times (the queue gives up after five receives).
+    let sites = Arc::new(Sites::default());
+    {
+        let mut pending = sites.pending.lock().unwrap();
+        let points = [
+            CrashPoint::BeforeSend,
+            CrashPoint::AfterSend,
+            CrashPoint::AfterRecord,
+        ];
+        for (k, i) in (0..n)
+            .filter(|i| i % 100 == 10 || i % 100 == 60)
+            .enumerate()
+        {
+            pending.insert((points[k % 3], openids[i].clone()));
+        }
+        pending.insert((CrashPoint::BeforeAck, "0000000-001".into()));
+        pending.insert((CrashPoint::BeforeAck, "0000000-003".into()));
+    }
+    let expected_crashes = sites.pending.lock().unwrap().len();
+    let settings = Settings {
+        rate_per_second: 2000.0,
+        max_in_flight: 32,
+        retry_base: Duration::from_millis(10),
+        status_check: Duration::from_millis(200),
+        pause_recheck: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let mut deps = Deps::new(platform.clone(), settings);
+    deps.crash = Some(sites.clone());
+    rig.start_worker(deps.clone());
+
+    let course = course(&platform.store, &account.id, "故障注入测试").await;
+    let id = start_push(&platform, &account, &course, Audience::AllFollowers, None).await;
+    let push = wait_for(
+        &platform.store,
+        id,
+        &[PushStatus::Completed],
+        Duration::from_secs(180),
+    )
+    .await;
+    assert_eq!(
+        sites.fired.lock().unwrap().len(),
+        expected_crashes,
+        "not every crash site was reached"
+    );
+    assert_eq!(push.counters.targeted, n as u64);
+    assert_eq!(push.counters.sent, n as u64, "{:?}", push.counters);
+    assert_eq!(push.counters.skipped + push.counters.failed, 0);
+    assert_exactly_once(&sandbox, &openids);
+    for openid in openids.iter().step_by(50) {
+        let record = platform
+            .store
+            .find_delivery(id, openid)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.status, DeliveryStatus::Sent);
+        let received = sandbox.messages_to(openid);
+        assert_eq!(record.msgid, received[0].msgid.map(|m| m.to_string()));
+    }
+
+    // At-least-once delivery: every batch arrives once more.
+    let mut event = SqsEvent::default();
+    event.records = openids
+        .chunks(100)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(format!("dup-{i}"));
+            m.body = Some(
+                serde_json::to_string(&PushJob::SendBatch {
+                    push_id: id,
+                    batch: format!("0000000-{i:03}"),
+                    openids: chunk.to_vec(),
+                })
+                .unwrap(),
+            );
+            m
+        })
+        .collect();
+    // The push is completed, so its batches are dropped; reopen it to prove the per-recipient
+    // and per-batch guards hold on their own.
+    platform
+        .store
+        .transition_push(
+            id,
+            &[PushStatus::Completed],
+            PushStatus::Running,
+            None,
+            now(),
+        )
+        .await
+        .unwrap();
+    let response = push_worker::handle(&deps, event).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_exactly_once(&sandbox, &openids);
+    let again = platform.store.get_push(id).await.unwrap();
+    assert_eq!(again.counters, push.counters);
+
+    rig.stop().await;
+}
