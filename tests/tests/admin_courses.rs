@@ -1,6 +1,6 @@
 //! admin-api accounts, courses (QR codes, versions, scope) and pushes over HTTP.
 
-use livenotify::domain::{CourseId, CourseQrCodes, QrImage, Role, now};
+use livenotify::domain::{CourseId, Role, now};
 use livenotify_tests::TestStack;
 use livenotify_tests::admin::{AdminClient, login_as, operator};
 use serde_json::{Value, json};
@@ -269,59 +269,31 @@ async fn qr_codes_are_served_as_presigned_links_and_can_be_regenerated() {
     let pending = root.get(&qr_path).await.expect(200);
     assert_eq!(pending["ready"], false);
 
-    // What qr-generator writes: images in S3 and their keys on the course.
-    let image = |name: &str| QrImage {
-        content: format!("https://example.com/c/{id}"),
-        png_key: format!("qr/{id}/{name}.png"),
-        svg_key: format!("qr/{id}/{name}.svg"),
-        ticket: None,
-        scene: None,
-        expires_at: None,
+    // The stack's qr-generator renders the codes (the landing code at least: these test
+    // accounts are unknown to the WeChat sandbox, so their parametric codes fail).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let ready = loop {
+        let answer = root.get(&qr_path).await.expect(200);
+        if answer["ready"] == true {
+            break answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no QR codes: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     };
-    for key in [
-        format!("qr/{id}/landing.png"),
-        format!("qr/{id}/account-wxa.png"),
-    ] {
-        stack
-            .platform
-            .s3
-            .put_object()
-            .bucket(&stack.resources.bucket)
-            .key(&key)
-            .body(aws_sdk_s3::primitives::ByteStream::from(
-                b"\x89PNG fake".to_vec(),
-            ))
-            .send()
-            .await
-            .unwrap();
-    }
-    let mut course = stack.store().get_course(id).await.unwrap();
-    course.qr = Some(CourseQrCodes {
-        landing: image("landing"),
-        accounts: [(
-            livenotify::domain::AccountId::new("wxa").unwrap(),
-            image("account-wxa"),
-        )]
-        .into(),
-        generated_at: now(),
-    });
-    stack.store().update_course(&course).await.unwrap();
-
-    let ready = root.get(&qr_path).await.expect(200);
-    assert_eq!(ready["ready"], true);
-    let png = ready["accounts"]["wxa"]["png_url"].as_str().unwrap();
+    let landing = ready["landing"]["png_url"].as_str().unwrap();
     let bytes = stack
         .http
-        .get(png)
+        .get(landing)
         .send()
         .await
         .unwrap()
         .bytes()
         .await
         .unwrap();
-    assert_eq!(&bytes[..], b"\x89PNG fake");
-    let landing = ready["landing"]["png_url"].as_str().unwrap();
-    assert_eq!(stack.http.get(landing).send().await.unwrap().status(), 200);
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG is downloaded");
 
     let queued = root.post(&qr_path, json!({})).await.expect(202);
     assert_eq!(queued["queued"], true);
