@@ -226,7 +226,12 @@ async fn a_new_course_gets_decodable_codes_in_s3() {
         "{disposition}"
     );
     let body = response.bytes().await.unwrap();
-    assert_eq!(decode_png(&body), codes.landing.content);
+    let scanned = decode_png(&body);
+    assert_eq!(scanned, codes.landing.content);
+    // What a phone does with the scanned landing code: the course page opens.
+    let page = stack.http.get(&scanned).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains(&course.title));
     stack.shutdown().await;
 }
 
