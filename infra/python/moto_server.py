@@ -10,7 +10,10 @@ Usage: moto_server.py -H 127.0.0.1 -p PORT
 
 import argparse
 import os
+import io
+import json
 import threading
+import time
 
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
@@ -19,14 +22,99 @@ DYNAMO_LOCK = threading.Lock()
 
 
 def serialise_dynamodb(app):
+    # LIVENOTIFY_MOTO_TRACE=<file>: one line per DynamoDB request (operation, index, seconds),
+    # to find which requests make a slow test slow.
+    trace_path = os.environ.get("LIVENOTIFY_MOTO_TRACE")
+    trace = open(trace_path, "a", buffering=1) if trace_path else None
+
     def wrapped(environ, start_response):
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("DynamoDB"):
             with DYNAMO_LOCK:
+                index = ""
+                if trace and target.endswith((".Query", ".Scan")):
+                    length = int(environ.get("CONTENT_LENGTH") or 0)
+                    request = environ["wsgi.input"].read(length)
+                    environ["wsgi.input"] = io.BytesIO(request)
+                    index = json.loads(request or b"{}").get("IndexName", "-")
+                started = time.monotonic()
                 # Consume the whole response inside the lock.
-                return list(app(environ, start_response))
+                body = list(app(environ, start_response))
+                if trace:
+                    trace.write(f"{target.split('.')[-1]} {index} {time.monotonic() - started:.4f}\n")
+                return body
         return app(environ, start_response)
 
     return wrapped
+
+
+def queries_read_only_their_partition():
+    """moto answers every Query by sorting all items of the table (`Table.all_items`) and
+    then filtering, comparing keys through `DynamoType.cast_value`, which re-inspects the type
+    on every comparison. At tens of thousands of items that is seconds per query, under the
+    DynamoDB lock, and the suite's larger tests stall behind it; DynamoDB itself reads only
+    the partition asked for. These two patches keep moto's results and order (checked against
+    the unpatched moto for the version pinned in requirements.txt) and remove that cost:
+    strings and binaries compare by their raw value, and a query sorts only the items of its
+    (table or index) partition."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    general_cast = DynamoType.cast_value.fget
+
+    def cast_value(self):
+        # Strings and binaries cast to themselves; only numbers and collections need work.
+        if self.type == "S" or self.type == "B":
+            return self.value
+        return general_cast(self)
+
+    DynamoType.cast_value = property(cast_value)
+
+    original_query = Table.query
+
+    def query(self, *args, **kwargs):
+        # index_name is the eighth parameter; moto passes it by position.
+        index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
+        conditions = kwargs.get("hash_key_conditions")
+        if index_name and conditions:
+            candidates = []
+            for partition in self.items.values():
+                rows = partition.values() if self.range_key_attr else [partition]
+                for item in rows:
+                    if all(item.attrs.get(name) == value for name, value in conditions):
+                        candidates.append(item)
+        elif not index_name and args and args[0] is not None and self.range_key_attr:
+            candidates = list(self.items.get(args[0], {}).values())
+        else:
+            return original_query(self, *args, **kwargs)
+        candidates.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+        self.all_items = lambda: candidates
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = query
+
+    # Reads answer with items that are already plain JSON (DynamoResult converts them), yet
+    # moto walks botocore's shape model for every attribute of every item, which costs more
+    # than the query itself at 1 MB pages. Encode them directly; anything json cannot encode
+    # (binary values) takes moto's own path.
+    from moto.dynamodb.responses import DynamoResult
+
+    general_execute = DynamoResult.execute_result
+    plain_reads = {"Query", "Scan", "GetItem", "BatchGetItem"}
+
+    def execute_result(self, context):
+        if context.operation_model.name in plain_reads:
+            try:
+                body = json.dumps(self.result, separators=(",", ":"))
+            except (TypeError, ValueError):
+                return general_execute(self, context)
+            return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+        return general_execute(self, context)
+
+    DynamoResult.execute_result = execute_result
 
 
 def main():
@@ -35,6 +123,7 @@ def main():
     parser.add_argument("-p", "--port", type=int, default=5000)
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    queries_read_only_their_partition()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, serialise_dynamodb(app), threaded=True, use_reloader=False)
 

@@ -1,7 +1,7 @@
 //! The S3 bucket: where each kind of object lives, and time-limited links to them.
 //! Keys are built here only, so producers and readers cannot disagree.
 
-use crate::domain::{AccountId, Course, CourseId, QrImage, Timestamp};
+use crate::domain::{AccountId, Course, CourseId, QrImage, SyncRunId, Timestamp};
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::presigning::PresigningConfig;
 use serde::Serialize;
@@ -159,6 +159,12 @@ async fn image_links(
         svg_url: presign_get(s3, bucket, &image.svg_key, ttl, Some(&svg)).await?,
         expires_at: image.expires_at,
     })
+}
+
+/// `sync/<account>/<run>/<page>.txt`: one sync run's copy of WeChat's follower list, one
+/// openid a line, zero-padded so the pages list in order.
+pub fn sync_page_key(account: &AccountId, run: SyncRunId, number: u64) -> String {
+    format!("sync/{account}/{run}/{number:06}.txt")
 }
 
 /// `exports/<id>.<ext>`: the bucket's lifecycle rule expires this prefix after 7 days.

@@ -11,6 +11,7 @@ pub mod export;
 pub mod function;
 pub mod jobs;
 pub mod notification;
+pub mod openid_list;
 pub mod platform;
 pub mod queue;
 pub mod rate_limit;

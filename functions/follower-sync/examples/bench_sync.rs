@@ -128,6 +128,12 @@ impl SyncStorage for CountingStorage {
         })
     }
 
+    async fn set_follower_total(&self, _: &AccountId, _total: u64) -> Result<(), StorageError> {
+        // One UpdateItem on the account: counted with the run's own writes.
+        self.run_saves.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
     async fn save_run(&self, _run: &SyncRun) -> Result<(), StorageError> {
         self.run_saves.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -233,7 +239,7 @@ async fn sync_once(
         c.wechat_retries
     );
     println!(
-        "DynamoDB write requests  : {} (BatchWriteItem {batch}, UpdateItem {updates}, unsubscribe UpdateItem {unsubs}) + {saves} sync-run PutItem",
+        "DynamoDB write requests  : {} (BatchWriteItem {batch}, UpdateItem {updates}, unsubscribe UpdateItem {unsubs}) + {saves} sync-run PutItem / account UpdateItem",
         batch + updates + unsubs
     );
     println!(

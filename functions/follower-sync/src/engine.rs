@@ -229,6 +229,10 @@ async fn sweep<S: SyncStorage>(
             run.counts.unsubscribed += 1;
         }
     }
+    // WeChat's total replaces the count the callbacks keep, which drifts when events are lost.
+    storage
+        .set_follower_total(&run.account_id, run.counts.total)
+        .await?;
     storage.save_run(run).await?;
     Ok(Stop::Completed)
 }
@@ -318,6 +322,7 @@ mod tests {
     struct Memory {
         followers: Mutex<HashMap<String, Follower>>,
         pages: Mutex<HashMap<u64, Vec<String>>>,
+        total: Mutex<Option<u64>>,
     }
 
     impl SyncStorage for Memory {
@@ -362,6 +367,10 @@ mod tests {
                 }
                 _ => false,
             })
+        }
+        async fn set_follower_total(&self, _: &AccountId, total: u64) -> Result<(), StorageError> {
+            *self.total.lock().unwrap() = Some(total);
+            Ok(())
         }
         async fn save_run(&self, _: &SyncRun) -> Result<(), StorageError> {
             Ok(())
@@ -438,5 +447,6 @@ mod tests {
         assert_eq!(table.values().filter(|f| f.subscribed).count(), 2_510);
         assert!(!table["o00000029"].subscribed && table["o00000030"].subscribed);
         assert!(table["o00002539"].subscribed);
+        assert_eq!(*storage.total.lock().unwrap(), Some(2_510));
     }
 }

@@ -1,7 +1,8 @@
 //! Where the sync reads and writes: followers and runs in DynamoDB, the listed openid pages in
 //! S3. Behind a trait so the benchmark can count requests against an in-process stand-in.
 
-use livenotify::domain::{AccountId, Follower, SyncRun, SyncRunId, Timestamp};
+use livenotify::blobs::sync_page_key;
+use livenotify::domain::{AccountId, Follower, SyncRun, Timestamp};
 use livenotify::store::{Store, StoreError};
 use livenotify::sync::Snapshot;
 use std::future::Future;
@@ -52,6 +53,13 @@ pub trait SyncStorage: Sync {
         at: Timestamp,
     ) -> impl Future<Output = Result<bool, StorageError>> + Send;
 
+    /// Records WeChat's follower total on the account once a run completed.
+    fn set_follower_total(
+        &self,
+        account: &AccountId,
+        total: u64,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
     /// Saves the run (checkpoint and counts).
     fn save_run(&self, run: &SyncRun) -> impl Future<Output = Result<(), StorageError>> + Send;
 
@@ -72,11 +80,6 @@ pub trait SyncStorage: Sync {
 
     /// Removes the run's pages (after it completed).
     fn delete_pages(&self, run: &SyncRun) -> impl Future<Output = Result<(), StorageError>> + Send;
-}
-
-/// `sync/<account>/<run>/<page>.txt`: one run's copy of WeChat's list, one openid a line.
-pub fn page_key(account: &AccountId, run: SyncRunId, number: u64) -> String {
-    format!("sync/{account}/{run}/{number:06}.txt")
 }
 
 /// The deployed storage: the platform table and bucket.
@@ -132,6 +135,14 @@ impl SyncStorage for PlatformStorage {
         Ok(self.store.mark_unsubscribed(account, openid, at).await?)
     }
 
+    async fn set_follower_total(
+        &self,
+        account: &AccountId,
+        total: u64,
+    ) -> Result<(), StorageError> {
+        Ok(self.store.set_follower_count(account, total).await?)
+    }
+
     async fn save_run(&self, run: &SyncRun) -> Result<(), StorageError> {
         Ok(self.store.save_sync_run(run).await?)
     }
@@ -142,7 +153,7 @@ impl SyncStorage for PlatformStorage {
         number: u64,
         openids: &[String],
     ) -> Result<(), StorageError> {
-        let key = page_key(&run.account_id, run.id, number);
+        let key = sync_page_key(&run.account_id, run.id, number);
         self.s3
             .put_object()
             .bucket(&self.bucket)
@@ -156,7 +167,7 @@ impl SyncStorage for PlatformStorage {
     }
 
     async fn load_page(&self, run: &SyncRun, number: u64) -> Result<Vec<String>, StorageError> {
-        let key = page_key(&run.account_id, run.id, number);
+        let key = sync_page_key(&run.account_id, run.id, number);
         let out = self
             .s3
             .get_object()
@@ -182,7 +193,7 @@ impl SyncStorage for PlatformStorage {
     async fn delete_pages(&self, run: &SyncRun) -> Result<(), StorageError> {
         use aws_sdk_s3::types::{Delete, ObjectIdentifier};
         let keys: Vec<String> = (0..run.counts.pages)
-            .map(|n| page_key(&run.account_id, run.id, n))
+            .map(|n| sync_page_key(&run.account_id, run.id, n))
             .collect();
         // DeleteObjects takes 1,000 keys a request.
         for chunk in keys.chunks(1000) {

@@ -165,6 +165,23 @@ impl Store {
         Ok(())
     }
 
+    /// Sets an account's follower count to WeChat's own total (after a completed sync).
+    pub async fn set_follower_count(&self, id: &AccountId, count: u64) -> StoreResult<()> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::account(id))))
+            .update_expression("SET follower_count = :n")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::dynamo("UpdateItem", e).on_missing("account", id.to_string())
+            })?;
+        Ok(())
+    }
+
     /// Removes an account and its credentials. Its followers and records stay (history).
     pub async fn delete_account(&self, id: &AccountId) -> StoreResult<()> {
         let delete = |key: Key, condition: bool| {
