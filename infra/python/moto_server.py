@@ -81,7 +81,12 @@ def queries_read_only_their_partition():
             for partition in self.items.values():
                 rows = partition.values() if self.range_key_attr else [partition]
                 for item in rows:
-                    if all(item.attrs.get(name) == value for name, value in conditions):
+                    # Items without the index key are not in the index (sparse); `None == value`
+                    # would fall back to DynamoType.__eq__(None), which raises.
+                    if all(
+                        item.attrs.get(name) is not None and item.attrs.get(name) == value
+                        for name, value in conditions
+                    ):
                         candidates.append(item)
         elif not index_name and args and args[0] is not None and self.range_key_attr:
             candidates = list(self.items.get(args[0], {}).values())
