@@ -12,3 +12,5 @@ pub mod health;
 pub mod openapi;
 pub mod pushes;
 pub mod sync_runs;
+pub mod push_preview;
+pub mod dead_letters;
