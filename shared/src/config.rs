@@ -333,6 +333,9 @@ mod tests {
         ]);
         let urls = DeadLetterUrls::from_env(&env).unwrap().unwrap();
         assert_eq!(urls.sync, "http://127.0.0.1:9/q/sync-dlq");
-        assert_eq!(DeadLetterUrls::from_env(&Env::from_pairs(&[])).unwrap(), None);
+        assert_eq!(
+            DeadLetterUrls::from_env(&Env::from_pairs(&[])).unwrap(),
+            None
+        );
     }
 }

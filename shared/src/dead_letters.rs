@@ -268,7 +268,11 @@ impl DeadLetterQueues {
             }
             if accepted.len() < batch.len() {
                 // The source refused some: stop rather than spin on them; they stay put.
-                tracing::warn!(queue = queue.as_str(), refused = batch.len() - accepted.len(), "source queue refused dead letters");
+                tracing::warn!(
+                    queue = queue.as_str(),
+                    refused = batch.len() - accepted.len(),
+                    "source queue refused dead letters"
+                );
                 break;
             }
         }

@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod blobs;
 pub mod config;
+pub mod dead_letters;
 pub mod domain;
 pub mod enqueue;
 pub mod export;
@@ -21,4 +22,3 @@ pub mod store;
 pub mod sync;
 pub mod telemetry;
 pub mod wechat;
-pub mod dead_letters;

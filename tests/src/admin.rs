@@ -217,7 +217,10 @@ impl AdminClient {
     pub async fn export(&self, request: Value) -> Value {
         let queued = self.post("/api/exports", request).await.expect(202);
         assert!(
-            matches!(queued["status"].as_str(), Some("pending" | "running" | "succeeded")),
+            matches!(
+                queued["status"].as_str(),
+                Some("pending" | "running" | "succeeded")
+            ),
             "{queued}"
         );
         wait_for_export(self, queued["export_id"].as_str().expect("export_id")).await

@@ -52,7 +52,10 @@ async fn follow_url_and_keyword_replies_are_read_patched_validated_and_used() {
     assert_eq!(read["follow_url"], created["follow_url"]);
     assert_eq!(read["keyword_replies"], created["keyword_replies"]);
     // Defaults: none.
-    let plain = root.get(&format!("/api/accounts/{SERVICE}")).await.expect(200);
+    let plain = root
+        .get(&format!("/api/accounts/{SERVICE}"))
+        .await
+        .expect(200);
     assert!(plain["follow_url"].is_null());
     assert_eq!(plain["keyword_replies"], json!([]));
 
@@ -69,7 +72,10 @@ async fn follow_url_and_keyword_replies_are_read_patched_validated_and_used() {
     assert_eq!(patched["follow_url"], "https://mp.weixin.qq.com/follow");
     assert_eq!(patched["keyword_replies"].as_array().unwrap().len(), 2);
     let renamed = root
-        .patch(&format!("/api/accounts/{SERVICE}"), json!({"name": "htology"}))
+        .patch(
+            &format!("/api/accounts/{SERVICE}"),
+            json!({"name": "htology"}),
+        )
         .await
         .expect(200);
     assert_eq!(renamed["follow_url"], "https://mp.weixin.qq.com/follow");
@@ -128,15 +134,18 @@ async fn follow_url_and_keyword_replies_are_read_patched_validated_and_used() {
                    "app_secret": "s", "callback_token": "tok123", "follow_url": "not a url"}),
         )
         .await;
-    assert_eq!(fields(&bad_create.body), [("follow_url".to_string(), "invalid_url".to_string())]);
-    let unchanged = root.get(&format!("/api/accounts/{SERVICE}")).await.expect(200);
+    assert_eq!(
+        fields(&bad_create.body),
+        [("follow_url".to_string(), "invalid_url".to_string())]
+    );
+    let unchanged = root
+        .get(&format!("/api/accounts/{SERVICE}"))
+        .await
+        .expect(200);
     assert_eq!(unchanged["keyword_replies"], patched["keyword_replies"]);
 
     // Only super admins write; others read.
-    for (name, role) in [
-        ("viewer", Role::Viewer),
-        ("op", operator(&[SERVICE])),
-    ] {
+    for (name, role) in [("viewer", Role::Viewer), ("op", operator(&[SERVICE]))] {
         let admin = login_as(&stack, name, role).await;
         let refused = admin
             .patch(
@@ -145,7 +154,10 @@ async fn follow_url_and_keyword_replies_are_read_patched_validated_and_used() {
             )
             .await;
         assert_eq!(refused.status, 403, "{name}");
-        let seen = admin.get(&format!("/api/accounts/{SERVICE}")).await.expect(200);
+        let seen = admin
+            .get(&format!("/api/accounts/{SERVICE}"))
+            .await
+            .expect(200);
         assert_eq!(seen["follow_url"], "https://mp.weixin.qq.com/follow");
     }
 

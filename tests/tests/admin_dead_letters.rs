@@ -55,10 +55,7 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
 
     // Anyone signed in may look; looking twice shows the same message (left in place).
     for _ in 0..2 {
-        let sync = viewer
-            .get("/api/dead-letters?queue=sync")
-            .await
-            .expect(200);
+        let sync = viewer.get("/api/dead-letters?queue=sync").await.expect(200);
         assert_eq!(bodies(&sync), [sync_job.clone()]);
         let item = &sync["items"][0];
         assert_eq!(item["queue"], "sync");
@@ -67,12 +64,16 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
         assert!(item["sent_at"].is_string());
         assert!(sync["next_cursor"].is_null());
     }
-    let push = viewer
-        .get("/api/dead-letters?queue=push")
+    let push = viewer.get("/api/dead-letters?queue=push").await.expect(200);
+    assert_eq!(
+        bodies(&push),
+        [json!("not json at all")],
+        "text bodies stay text"
+    );
+    let qr = viewer
+        .get("/api/dead-letters?queue=qr&limit=5")
         .await
         .expect(200);
-    assert_eq!(bodies(&push), [json!("not json at all")], "text bodies stay text");
-    let qr = viewer.get("/api/dead-letters?queue=qr&limit=5").await.expect(200);
     assert_eq!(bodies(&qr), [qr_job]);
 
     // Bad input.
@@ -121,9 +122,7 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
         .await
         .expect(200);
     assert_eq!(moved["moved"], 1);
-    assert!(
-        bodies(&root.get("/api/dead-letters?queue=sync").await.expect(200)).is_empty()
-    );
+    assert!(bodies(&root.get("/api/dead-letters?queue=sync").await.expect(200)).is_empty());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let runs = root
@@ -140,9 +139,15 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
     }
 
     // Operators may redrive too; an empty DLQ moves nothing.
-    let moved = op.post("/api/dead-letters/qr/redrive", json!({})).await.expect(200);
+    let moved = op
+        .post("/api/dead-letters/qr/redrive", json!({}))
+        .await
+        .expect(200);
     assert_eq!(moved["moved"], 1);
-    let again = op.post("/api/dead-letters/qr/redrive", json!({})).await.expect(200);
+    let again = op
+        .post("/api/dead-letters/qr/redrive", json!({}))
+        .await
+        .expect(200);
     assert_eq!(again["moved"], 0);
 
     let audit = root.all_pages("/api/audit", 100).await;

@@ -98,7 +98,9 @@ async fn follower_csv_has_bom_every_row_and_neutralised_formulas() {
     assert_eq!(remarks[5], "普通");
 
     let filtered = root
-        .export(json!({"kind": "followers", "format": "csv", "account_id": "wxa", "remark": "张三"}))
+        .export(
+            json!({"kind": "followers", "format": "csv", "account_id": "wxa", "remark": "张三"}),
+        )
         .await;
     assert_eq!(filtered["rows"], 1);
     stack.shutdown().await;
@@ -188,7 +190,10 @@ async fn export_jobs_are_listed_per_owner_guarded_and_failures_are_recorded() {
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["rows"], 6);
     assert!(done["finished_at"].is_string() && done["started_at"].is_string());
-    assert_eq!(download(&stack, &done).await.len() as u64, done["bytes"].as_u64().unwrap());
+    assert_eq!(
+        download(&stack, &done).await.len() as u64,
+        done["bytes"].as_u64().unwrap()
+    );
 
     // The owner lists it; other admins do not see it in their list, and only super admins
     // may open it.

@@ -118,7 +118,10 @@ async fn preview_renders_the_message_as_sent_and_refuses_what_wechat_would_refus
     // No mapping for the account; a template from a subscription account; a channel not
     // rendered yet; unknown and malformed ids: each a field error.
     let cases = [
-        (json!({"course_id": course, "account_id": OTHER}), ("account_id", "no_template")),
+        (
+            json!({"course_id": course, "account_id": OTHER}),
+            ("account_id", "no_template"),
+        ),
         (
             json!({"course_id": course, "account_id": SUBSCRIPTION, "channel": "template"}),
             ("channel", "channel_not_allowed"),
@@ -131,7 +134,10 @@ async fn preview_renders_the_message_as_sent_and_refuses_what_wechat_would_refus
             json!({"course_id": "01J0000000000000000000000Z", "account_id": SERVICE}),
             ("course_id", "unknown_course"),
         ),
-        (json!({"course_id": course, "account_id": "a b"}), ("account_id", "invalid_id")),
+        (
+            json!({"course_id": course, "account_id": "a b"}),
+            ("account_id", "invalid_id"),
+        ),
     ];
     for (body, (field, key)) in cases {
         let reply = root.post("/api/pushes/preview", body.clone()).await;
@@ -172,9 +178,15 @@ async fn test_send_reaches_the_follower_and_wechat_refusals_come_back_as_502() {
     let msgid = sent["msgid"].as_str().unwrap().to_string();
     let received = stack.sandbox.messages_to(&openids[0]);
     assert_eq!(received.len(), 1);
-    assert_eq!(received[0].msgid.map(|m| m.to_string()), Some(msgid.clone()));
+    assert_eq!(
+        received[0].msgid.map(|m| m.to_string()),
+        Some(msgid.clone())
+    );
     assert_eq!(received[0].body["template_id"], "tpl-1");
-    assert_eq!(received[0].body["data"]["thing1"]["value"], "心内科病例讨论");
+    assert_eq!(
+        received[0].body["data"]["thing1"]["value"],
+        "心内科病例讨论"
+    );
     assert!(stack.sandbox.messages_to(&openids[1]).is_empty());
 
     // Someone who does not follow the account: WeChat answers 43004.
@@ -210,8 +222,20 @@ async fn test_send_reaches_the_follower_and_wechat_refusals_come_back_as_502() {
     let elsewhere = login_as(&stack, "op-other", operator(&[OTHER])).await;
     let own = login_as(&stack, "op-own", operator(&[SERVICE])).await;
     let body = json!({"course_id": course, "account_id": SERVICE, "openid": openids[1]});
-    assert_eq!(viewer.post("/api/pushes/test-send", body.clone()).await.status, 403);
-    assert_eq!(elsewhere.post("/api/pushes/test-send", body.clone()).await.status, 403);
+    assert_eq!(
+        viewer
+            .post("/api/pushes/test-send", body.clone())
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        elsewhere
+            .post("/api/pushes/test-send", body.clone())
+            .await
+            .status,
+        403
+    );
     assert!(stack.sandbox.messages_to(&openids[1]).is_empty());
     own.post("/api/pushes/test-send", body.clone())
         .await

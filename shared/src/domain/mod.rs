@@ -29,6 +29,4 @@ pub use signup::SignUp;
 pub use sync_run::{SyncCounts, SyncRun, SyncRunStatus, SyncTrigger};
 pub use time::{Timestamp, now, sort_key_time};
 mod export_job;
-pub use export_job::{
-    EXPORT_RETENTION_DAYS, ExportJob, ExportJobId, ExportJobStatus, ExportKind,
-};
+pub use export_job::{EXPORT_RETENTION_DAYS, ExportJob, ExportJobId, ExportJobStatus, ExportKind};

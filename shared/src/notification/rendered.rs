@@ -234,6 +234,9 @@ mod tests {
     fn refusals_expose_errcode_and_errmsg() {
         let e = WechatError::from_errcode(43004, "require subscribe");
         assert_eq!(wechat_refusal(&e), Some((43004, "require subscribe")));
-        assert_eq!(wechat_refusal(&WechatError::InvalidRequest("x".into())), None);
+        assert_eq!(
+            wechat_refusal(&WechatError::InvalidRequest("x".into())),
+            None
+        );
     }
 }

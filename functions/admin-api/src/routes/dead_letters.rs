@@ -93,10 +93,9 @@ fn queue(field: &str, text: Option<&str>) -> ApiResult<WorkQueue> {
 
 fn dead_letter_queues(state: &AppState) -> ApiResult<DeadLetterQueues> {
     let config = &state.platform.config;
-    let dead = config
-        .dead_letters
-        .clone()
-        .ok_or(ApiError::NotConfigured("PUSH_DLQ_URL, QR_DLQ_URL, SYNC_DLQ_URL"))?;
+    let dead = config.dead_letters.clone().ok_or(ApiError::NotConfigured(
+        "PUSH_DLQ_URL, QR_DLQ_URL, SYNC_DLQ_URL",
+    ))?;
     Ok(DeadLetterQueues::new(
         state.platform.queues.sqs().clone(),
         dead,

@@ -95,9 +95,10 @@ fn render_fields(error: &RenderError, account: &AccountId) -> Vec<FieldError> {
         RenderError::Notification(NotificationError::Placeholder { key, .. }) => {
             (format!("{mapping}.fields.{key}"), "invalid_placeholder")
         }
-        RenderError::Notification(NotificationError::Field(
-            WechatError::InvalidTemplateData { key, .. },
-        )) => (format!("{mapping}.fields.{key}"), "invalid_field_value"),
+        RenderError::Notification(NotificationError::Field(WechatError::InvalidTemplateData {
+            key,
+            ..
+        })) => (format!("{mapping}.fields.{key}"), "invalid_field_value"),
         RenderError::Notification(NotificationError::Field(_)) => (mapping, "invalid_field_value"),
         RenderError::ChannelNotForAccount { .. } => ("channel".to_string(), "channel_not_allowed"),
         RenderError::UnsupportedChannel(_) => ("channel".to_string(), "unsupported_channel"),
