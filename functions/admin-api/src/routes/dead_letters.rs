@@ -104,7 +104,8 @@ fn dead_letter_queues(state: &AppState) -> ApiResult<DeadLetterQueues> {
 }
 
 #[utoipa::path(get, path = "/api/dead-letters", tag = "死信队列", summary = "查看死信队列",
-    params(DeadLetterQuery), responses((status = 200, body = DeadLetterList)))]
+    params(DeadLetterQuery), responses((status = 200, body = DeadLetterList),
+        (status = 503, description = "not_configured：此部署未配置死信队列地址", body = crate::ErrorBody)))]
 /// The messages in a queue's DLQ, left in place (anyone signed in).
 pub async fn list(
     State(state): State<AppState>,
@@ -134,7 +135,8 @@ pub async fn list(
 
 #[utoipa::path(post, path = "/api/dead-letters/{queue}/redrive", tag = "死信队列", summary = "死信重新投递到原队列",
     params(("queue" = String, Path, description = "push, qr or sync")),
-    responses((status = 200, body = Redriven)))]
+    responses((status = 200, body = Redriven),
+        (status = 503, description = "not_configured：此部署未配置死信队列地址", body = crate::ErrorBody)))]
 /// Moves every message of the queue's DLQ back to the queue (super admins and operators).
 /// Runs up to 20 seconds; call again if more remain.
 pub async fn redrive(

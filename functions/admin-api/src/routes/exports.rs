@@ -498,7 +498,8 @@ impl ExportJobView {
 
 #[utoipa::path(post, path = "/api/exports", tags = ["导出", "直播课程", "直播用户", "关注用户", "通知记录"],
     summary = "导出课程、关注用户或通知记录（CSV / XLSX，后台生成）",
-    request_body = ExportRequest, responses((status = 202, body = ExportJobView)))]
+    request_body = ExportRequest, responses((status = 202, body = ExportJobView),
+        (status = 503, description = "not_configured：此部署未配置导出队列", body = crate::ErrorBody)))]
 /// Validates the request and queues an export job (anyone signed in; exporting is reading).
 /// Poll `GET /api/exports/{export_id}` for its status and link.
 pub async fn create(
