@@ -83,6 +83,11 @@ impl<'a> Env<'a> {
         self.get(name)
     }
 
+    /// An optional variable by a borrowed name.
+    pub fn optional_named(&self, name: &str) -> Option<String> {
+        self.get(name)
+    }
+
     /// An optional parsed variable with a default.
     pub fn parse_or<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
     where
@@ -146,6 +151,37 @@ pub struct CoreConfig {
     /// Key signing admin tokens, OAuth state and session cookies (`SIGNING_KEY`, base64 of
     /// 32 bytes).
     pub signing_key: String,
+    /// The work queues' dead-letter queues, for the admin API's DLQ view; `None` for
+    /// functions that are not given them.
+    pub dead_letters: Option<DeadLetterUrls>,
+}
+
+/// URLs of the dead-letter queues of the work queues (`PUSH_DLQ_URL`, `QR_DLQ_URL`,
+/// `SYNC_DLQ_URL`): all three or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterUrls {
+    /// Dead letters of the push queue.
+    pub push: String,
+    /// Dead letters of the QR queue.
+    pub qr: String,
+    /// Dead letters of the sync queue.
+    pub sync: String,
+}
+
+impl DeadLetterUrls {
+    /// Reads the three URLs; `None` when none is set, an error naming the first missing one
+    /// when only some are.
+    pub fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
+        const VARS: [&str; 3] = ["PUSH_DLQ_URL", "QR_DLQ_URL", "SYNC_DLQ_URL"];
+        if VARS.iter().all(|name| env.optional_named(name).is_none()) {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            push: env.url("PUSH_DLQ_URL", "dead-letter queue of the push queue")?,
+            qr: env.url("QR_DLQ_URL", "dead-letter queue of the QR queue")?,
+            sync: env.url("SYNC_DLQ_URL", "dead-letter queue of the sync queue")?,
+        }))
+    }
 }
 
 /// URLs of the SQS work queues.
@@ -157,6 +193,8 @@ pub struct QueueUrls {
     pub qr: String,
     /// Follower sync (`SYNC_QUEUE_URL`).
     pub sync: String,
+    /// Export jobs (`EXPORT_QUEUE_URL`); only admin-api and its export worker are given it.
+    pub export: Option<String>,
 }
 
 impl CoreConfig {
@@ -178,12 +216,17 @@ impl CoreConfig {
                 push: env.url("PUSH_QUEUE_URL", "the push work queue")?,
                 qr: env.url("QR_QUEUE_URL", "the QR work queue")?,
                 sync: env.url("SYNC_QUEUE_URL", "the follower-sync work queue")?,
+                export: match env.optional("EXPORT_QUEUE_URL") {
+                    Some(_) => Some(env.url("EXPORT_QUEUE_URL", "the export job queue")?),
+                    None => None,
+                },
             },
             public_base_url: env.url(
                 "PUBLIC_BASE_URL",
                 "public base URL of the HTTP API (landing pages, OAuth redirects)",
             )?,
             signing_key: signing_key(env)?,
+            dead_letters: DeadLetterUrls::from_env(env)?,
         })
     }
 }
@@ -269,5 +312,30 @@ mod tests {
         assert_eq!(config.wecom_api_base, "http://127.0.0.1:9");
         assert_eq!(config.public_base_url, "https://notify.example.com");
         assert_eq!(config.queues.qr, "http://127.0.0.1:9/q/qr");
+        assert_eq!(config.queues.export, None);
+        assert_eq!(config.dead_letters, None);
+    }
+
+    #[test]
+    fn dead_letter_urls_are_all_or_none() {
+        let env = Env::from_pairs(&[("PUSH_DLQ_URL", "http://127.0.0.1:9/q/push-dlq")]);
+        assert!(matches!(
+            DeadLetterUrls::from_env(&env),
+            Err(ConfigError::Missing {
+                name: "QR_DLQ_URL",
+                ..
+            })
+        ));
+        let env = Env::from_pairs(&[
+            ("PUSH_DLQ_URL", "http://127.0.0.1:9/q/push-dlq"),
+            ("QR_DLQ_URL", "http://127.0.0.1:9/q/qr-dlq"),
+            ("SYNC_DLQ_URL", "http://127.0.0.1:9/q/sync-dlq/"),
+        ]);
+        let urls = DeadLetterUrls::from_env(&env).unwrap().unwrap();
+        assert_eq!(urls.sync, "http://127.0.0.1:9/q/sync-dlq");
+        assert_eq!(
+            DeadLetterUrls::from_env(&Env::from_pairs(&[])).unwrap(),
+            None
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! [`crate::jobs`].
 
 use crate::config::QueueUrls;
-use crate::jobs::{PushJob, QrJob, SyncJob};
+use crate::jobs::{ExportJobMessage, PushJob, QrJob, SyncJob};
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use serde::Serialize;
@@ -20,6 +20,9 @@ pub enum EnqueueError {
     /// The job did not serialise (a bug, never input).
     #[error("job does not serialise: {0}")]
     Encode(#[from] serde_json::Error),
+    /// This function was not given the queue's URL.
+    #[error("queue not configured: {0} is not set")]
+    NotConfigured(&'static str),
     /// SQS refused or could not be reached.
     #[error("SQS {operation} failed: {detail}")]
     Sqs {
@@ -66,6 +69,21 @@ impl Queues {
     /// Enqueues a sync job, visible after `delay` (capped at SQS's 15 minutes).
     pub async fn sync(&self, job: &SyncJob, delay: Duration) -> Result<(), EnqueueError> {
         send(&self.sqs, &self.urls.sync, job, delay).await
+    }
+
+    /// Enqueues an export job (admin-api only: needs `EXPORT_QUEUE_URL`).
+    pub async fn export(&self, job: &ExportJobMessage) -> Result<(), EnqueueError> {
+        let url = self
+            .urls
+            .export
+            .as_deref()
+            .ok_or(EnqueueError::NotConfigured("EXPORT_QUEUE_URL"))?;
+        send(&self.sqs, url, job, Duration::ZERO).await
+    }
+
+    /// The SQS client (for the dead-letter view, which reads and moves raw messages).
+    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
+        &self.sqs
     }
 }
 

@@ -67,3 +67,10 @@ pub enum SyncJob {
         trigger: SyncTrigger,
     },
 }
+
+/// Export queue: write the file of one export job (its request is on the job item).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportJobMessage {
+    /// The job.
+    pub export_id: crate::domain::ExportJobId,
+}

@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod blobs;
 pub mod config;
+pub mod dead_letters;
 pub mod domain;
 pub mod enqueue;
 pub mod export;

@@ -191,3 +191,38 @@ impl AdminClient {
         }
     }
 }
+
+/// Polls `GET /api/exports/{export_id}` until the job is `succeeded` or `failed` (the local
+/// stack's export worker picks jobs up within a second or two); panics after 60 s.
+pub async fn wait_for_export(client: &AdminClient, export_id: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let job = client
+            .get(&format!("/api/exports/{export_id}"))
+            .await
+            .expect(200);
+        if matches!(job["status"].as_str(), Some("succeeded" | "failed")) {
+            return job;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "export {export_id} not finished: {job}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+impl AdminClient {
+    /// Queues an export (202) and waits for its job to finish.
+    pub async fn export(&self, request: Value) -> Value {
+        let queued = self.post("/api/exports", request).await.expect(202);
+        assert!(
+            matches!(
+                queued["status"].as_str(),
+                Some("pending" | "running" | "succeeded")
+            ),
+            "{queued}"
+        );
+        wait_for_export(self, queued["export_id"].as_str().expect("export_id")).await
+    }
+}

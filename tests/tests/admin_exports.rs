@@ -73,12 +73,9 @@ async fn follower_csv_has_bom_every_row_and_neutralised_formulas() {
     // Exporting is reading: a viewer may do it.
     let viewer = login_as(&stack, "view", Role::Viewer).await;
     let export = viewer
-        .post(
-            "/api/exports",
-            json!({"kind": "followers", "format": "csv", "account_id": "wxa"}),
-        )
-        .await
-        .expect(201);
+        .export(json!({"kind": "followers", "format": "csv", "account_id": "wxa"}))
+        .await;
+    assert_eq!(export["status"], "succeeded", "{export}");
     assert_eq!(export["rows"], 6);
     assert!(export["key"].as_str().unwrap().starts_with("exports/"));
     let bytes = download(&stack, &export).await;
@@ -101,12 +98,10 @@ async fn follower_csv_has_bom_every_row_and_neutralised_formulas() {
     assert_eq!(remarks[5], "普通");
 
     let filtered = root
-        .post(
-            "/api/exports",
+        .export(
             json!({"kind": "followers", "format": "csv", "account_id": "wxa", "remark": "张三"}),
         )
-        .await
-        .expect(201);
+        .await;
     assert_eq!(filtered["rows"], 1);
     stack.shutdown().await;
 }
@@ -116,12 +111,8 @@ async fn xlsx_courses_and_records_exports_work_and_bad_requests_are_refused() {
     let (stack, root) = setup().await;
     add_followers(&stack).await;
     let xlsx = root
-        .post(
-            "/api/exports",
-            json!({"kind": "followers", "format": "xlsx", "account_id": "wxa"}),
-        )
-        .await
-        .expect(201);
+        .export(json!({"kind": "followers", "format": "xlsx", "account_id": "wxa"}))
+        .await;
     assert_eq!(xlsx["rows"], 6);
     let bytes = download(&stack, &xlsx).await;
     assert!(bytes.starts_with(b"PK\x03\x04"), "an xlsx is a zip");
@@ -137,9 +128,8 @@ async fn xlsx_courses_and_records_exports_work_and_bad_requests_are_refused() {
         .expect(201);
     }
     let courses = root
-        .post("/api/exports", json!({"kind": "courses", "format": "csv"}))
-        .await
-        .expect(201);
+        .export(json!({"kind": "courses", "format": "csv"}))
+        .await;
     assert_eq!(courses["rows"], 3);
     let text = String::from_utf8(download(&stack, &courses).await).unwrap();
     assert_eq!(text.lines().count(), 4, "header and 3 rows");
@@ -170,5 +160,109 @@ async fn xlsx_courses_and_records_exports_work_and_bad_requests_are_refused() {
         )
         .await;
     assert_eq!(unknown.status, 404);
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn export_jobs_are_listed_per_owner_guarded_and_failures_are_recorded() {
+    use livenotify::domain::{ExportJob, ExportJobId, ExportJobStatus, ExportKind};
+    use livenotify::export::ExportFormat;
+    use livenotify::jobs::ExportJobMessage;
+    use livenotify_tests::admin::{call, wait_for_export};
+    use reqwest::Method;
+
+    let (stack, root) = setup().await;
+    add_followers(&stack).await;
+    let viewer = login_as(&stack, "view", Role::Viewer).await;
+    let queued = viewer
+        .post(
+            "/api/exports",
+            json!({"kind": "followers", "format": "csv", "account_id": "wxa", "subscribed": true}),
+        )
+        .await
+        .expect(202);
+    assert_eq!(queued["kind"], "followers");
+    assert_eq!(queued["format"], "csv");
+    assert_eq!(queued["owner"], "view");
+    assert!(queued["url"].is_null());
+    let id = queued["export_id"].as_str().unwrap().to_string();
+    let done = wait_for_export(&viewer, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["rows"], 6);
+    assert!(done["finished_at"].is_string() && done["started_at"].is_string());
+    assert_eq!(
+        download(&stack, &done).await.len() as u64,
+        done["bytes"].as_u64().unwrap()
+    );
+
+    // The owner lists it; other admins do not see it in their list, and only super admins
+    // may open it.
+    let mine = viewer.all_pages("/api/exports", 10).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["export_id"], id.as_str());
+    assert!(root.all_pages("/api/exports", 10).await.is_empty());
+    root.get(&format!("/api/exports/{id}")).await.expect(200);
+    let other = login_as(&stack, "view2", Role::Viewer).await;
+    let forbidden = other.get(&format!("/api/exports/{id}")).await;
+    assert_eq!(forbidden.status, 403);
+    assert!(other.all_pages("/api/exports", 10).await.is_empty());
+    assert_eq!(viewer.get("/api/exports/not-an-id").await.status, 422);
+    assert_eq!(
+        viewer
+            .get("/api/exports/01J0000000000000000000000Z")
+            .await
+            .status,
+        404
+    );
+    for (method, path) in [
+        (Method::GET, "/api/exports".to_string()),
+        (Method::GET, format!("/api/exports/{id}")),
+        (Method::POST, "/api/exports".to_string()),
+    ] {
+        let body = (method == Method::POST).then(|| json!({"kind": "courses", "format": "csv"}));
+        assert_eq!(call(&stack, method, &path, body).await.status, 401);
+    }
+
+    // A job whose request no longer fits the data (its account is gone) fails with a reason.
+    let at = now();
+    let job = ExportJob {
+        id: ExportJobId::generate(),
+        owner: "root".into(),
+        kind: ExportKind::Followers,
+        format: ExportFormat::Csv,
+        request: json!({"kind": "followers", "format": "csv", "account_id": "wxgone"}),
+        status: ExportJobStatus::Pending,
+        rows: 0,
+        bytes: 0,
+        key: None,
+        file_name: None,
+        error: None,
+        attempts: 0,
+        created_at: at,
+        started_at: None,
+        finished_at: None,
+        expires_at: None,
+    };
+    stack.store().create_export_job(&job).await.unwrap();
+    stack
+        .platform
+        .queues
+        .export(&ExportJobMessage { export_id: job.id })
+        .await
+        .unwrap();
+    let failed = wait_for_export(&root, &job.id.to_string()).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["error"].as_str().unwrap().contains("wxgone"),
+        "{failed}"
+    );
+    assert!(failed["url"].is_null());
+
+    // Queueing an export is audited.
+    let audit = root.all_pages("/api/audit", 100).await;
+    assert!(audit.iter().any(|e| e["action"] == "POST /api/exports"
+        && e["actor"] == "view"
+        && e["target"] == format!("export/{id}")
+        && e["outcome"] == "succeeded"));
     stack.shutdown().await;
 }

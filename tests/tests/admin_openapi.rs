@@ -85,6 +85,12 @@ async fn every_documented_route_answers_and_the_document_is_complete() {
         ("POST", "/api/pushes/{push_id}/cancel"),
         ("POST", "/api/auth/login"),
         ("GET", "/api/audit"),
+        ("POST", "/api/pushes/preview"),
+        ("POST", "/api/pushes/test-send"),
+        ("GET", "/api/dead-letters"),
+        ("POST", "/api/dead-letters/{queue}/redrive"),
+        ("GET", "/api/exports"),
+        ("GET", "/api/exports/{export_id}"),
     ] {
         assert!(
             operations.contains(&(method.to_string(), path.to_string())),
@@ -101,7 +107,9 @@ async fn every_documented_route_answers_and_the_document_is_complete() {
             .replace("{account_id}", "wxnone")
             .replace("{openid}", "o1")
             .replace("{unionid}", "u1")
-            .replace("{username}", "nobody");
+            .replace("{username}", "nobody")
+            .replace("{export_id}", ulid)
+            .replace("{queue}", "push");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let body = matches!(method, Method::POST | Method::PUT | Method::PATCH).then(|| json!({}));
         let reply = root.call(method.clone(), &concrete, body).await;

@@ -64,6 +64,12 @@ pub enum ApiError {
     /// Something on our side failed (table, queue, bucket); details are logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
+    /// WeChat refused the call (or could not be reached); its errcode and errmsg are returned.
+    #[error("WeChat refused: {0}")]
+    Wechat(livenotify::wechat::WechatError),
+    /// A feature whose resource this deployment does not configure (e.g. a queue URL).
+    #[error("not configured: {0}")]
+    NotConfigured(&'static str),
 }
 
 impl ApiError {
@@ -83,6 +89,8 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Wechat(_) => StatusCode::BAD_GATEWAY,
+            Self::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -143,6 +151,26 @@ impl ApiError {
                 "internal",
                 "服务器内部错误，请稍后再试".to_string(),
                 serde_json::Value::Null,
+            ),
+            Self::Wechat(error) => {
+                let (errcode, errmsg) = livenotify::notification::wechat_refusal(error)
+                    .map_or((None, error.to_string()), |(code, msg)| {
+                        (Some(code), msg.to_string())
+                    });
+                let message = match errcode {
+                    Some(code) => format!("微信拒绝了请求（错误码 {code}）：{errmsg}"),
+                    None => format!("无法完成微信接口调用：{errmsg}"),
+                };
+                (
+                    "wechat_error",
+                    message,
+                    serde_json::json!({ "errcode": errcode, "errmsg": errmsg }),
+                )
+            }
+            Self::NotConfigured(what) => (
+                "not_configured",
+                format!("此部署未配置该功能所需的资源：{what}"),
+                serde_json::json!({ "missing": what }),
             ),
         };
         ErrorBody {

@@ -7,6 +7,7 @@ mod audit_layer;
 pub mod auth;
 pub mod bootstrap;
 mod error;
+pub mod export_worker;
 mod extract;
 mod pagination;
 mod routes;
@@ -57,6 +58,7 @@ pub struct AppState {
         (name = "通知记录", description = "每一条推送消息的发送结果"),
         (name = "同步", description = "关注用户同步"),
         (name = "导出", description = "CSV / XLSX 导出"),
+        (name = "死信队列", description = "推送、二维码、同步队列中多次失败的消息"),
     )
 )]
 struct ApiDoc;
@@ -92,7 +94,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sync_runs::trigger, sync_runs::list_for_account))
         .routes(routes!(sync_runs::get))
         .routes(routes!(sync_runs::list_all))
-        .routes(routes!(exports::create))
+        .routes(routes!(exports::list, exports::create))
+        .routes(routes!(exports::get))
+        .routes(routes!(push_preview::preview))
+        .routes(routes!(push_preview::test_send))
+        .routes(routes!(dead_letters::list))
+        .routes(routes!(dead_letters::redrive))
 }
 
 /// The OpenAPI document of every route.

@@ -139,3 +139,24 @@ pub fn audience() -> RefOr<Schema> {
 pub fn export_format() -> Object {
     string_enum(&["csv", "xlsx"], "CSV（UTF-8 BOM）或 Excel")
 }
+
+/// `ExportJobStatus`.
+pub fn export_status() -> Object {
+    string_enum(
+        &["pending", "running", "succeeded", "failed"],
+        "排队中 / 生成中 / 已完成 / 失败",
+    )
+}
+
+/// `ExportKind`.
+pub fn export_kind() -> Object {
+    string_enum(
+        &["courses", "followers", "deliveries"],
+        "直播课程 / 关注用户 / 通知记录",
+    )
+}
+
+/// `WorkQueue` (a queue with a dead-letter queue).
+pub fn work_queue() -> Object {
+    string_enum(&["push", "qr", "sync"], "推送 / 二维码 / 关注用户同步")
+}

@@ -2,8 +2,8 @@
 //! DynamoDB/SQS/S3 and (optionally) the WeChat sandbox.
 //!
 //! - HTTP: `/api/*` -> admin-api's router, `/wechat/*` -> wechat-callback's router;
-//! - SQS: polls the push, QR and sync queues and invokes the queue functions' handlers with
-//!   Lambda-shaped batches, honouring partial batch failures;
+//! - SQS: polls the push, QR, sync and export queues and invokes the queue functions' handlers
+//!   with Lambda-shaped batches, honouring partial batch failures;
 //! - schedule: enqueues the nightly sync at 01:00 Asia/Shanghai, as EventBridge Scheduler does.
 
 pub mod demo;
@@ -13,7 +13,7 @@ pub mod schedule;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use livenotify::aws::AwsClients;
-use livenotify::config::{CoreConfig, QueueUrls};
+use livenotify::config::{CoreConfig, DeadLetterUrls, QueueUrls};
 use livenotify::jobs::SyncJob;
 use livenotify::platform::{Platform, PlatformError};
 use livenotify::secrets::SecretBox;
@@ -113,9 +113,15 @@ pub fn local_config(
             push: resources.push.url.clone(),
             qr: resources.qr.url.clone(),
             sync: resources.sync.url.clone(),
+            export: Some(resources.export.url.clone()),
         },
         public_base_url: public_base_url.trim_end_matches('/').to_string(),
         signing_key: SecretBox::generate_key(),
+        dead_letters: Some(DeadLetterUrls {
+            push: resources.push.dlq_url.clone(),
+            qr: resources.qr.dlq_url.clone(),
+            sync: resources.sync.dlq_url.clone(),
+        }),
     }
 }
 
@@ -170,6 +176,13 @@ pub async fn start(
     queues.spawn(&mut tasks, &resources.qr.url, 5, move |event| {
         let deps = qr.clone();
         async move { qr_generator::handle(&deps, event).await }
+    });
+    let export = admin_api::export_worker::ExportDeps {
+        platform: platform.clone(),
+    };
+    queues.spawn(&mut tasks, &resources.export.url, 1, move |event| {
+        let deps = export.clone();
+        async move { admin_api::export_worker::handle(&deps, event).await }
     });
     let platform_queues = platform.queues.clone();
     let sync = follower_sync::Deps { platform };

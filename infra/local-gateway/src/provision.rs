@@ -48,6 +48,8 @@ pub struct Resources {
     pub qr: QueuePair,
     /// Follower-sync continuation queue.
     pub sync: QueuePair,
+    /// Export job queue (admin-api's export worker).
+    pub export: QueuePair,
     /// Bucket name.
     pub bucket: String,
 }
@@ -140,6 +142,7 @@ pub async fn provision(
     let push = queue(clients, &format!("{}-push", names.queue_prefix), 120).await?;
     let qr = queue(clients, &format!("{}-qr", names.queue_prefix), 60).await?;
     let sync = queue(clients, &format!("{}-sync", names.queue_prefix), 900).await?;
+    let export = queue(clients, &format!("{}-export", names.queue_prefix), 900).await?;
     match clients
         .s3
         .create_bucket()
@@ -159,6 +162,7 @@ pub async fn provision(
         push,
         qr,
         sync,
+        export,
         bucket: names.bucket.clone(),
     })
 }

@@ -28,3 +28,5 @@ pub use scene::Scene;
 pub use signup::SignUp;
 pub use sync_run::{SyncCounts, SyncRun, SyncRunStatus, SyncTrigger};
 pub use time::{Timestamp, now, sort_key_time};
+mod export_job;
+pub use export_job::{EXPORT_RETENTION_DAYS, ExportJob, ExportJobId, ExportJobStatus, ExportKind};

@@ -13,3 +13,11 @@ mod template;
 pub use idempotency::client_msg_id;
 pub use placeholders::{CourseFields, PLACEHOLDERS};
 pub use template::{NotificationError, PreparedTemplate, landing_url};
+
+mod rendered;
+mod single_send;
+
+pub use rendered::{
+    RenderError, RenderedNotification, channel_name, render_for_channel, wechat_refusal,
+};
+pub use single_send::{SingleSendError, send_one};

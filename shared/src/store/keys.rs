@@ -355,3 +355,18 @@ pub const AUDIT: &str = "AUDIT";
 pub fn audit_list(id: crate::domain::AuditId) -> IndexKey {
     index(Index::Gsi1, AUDIT, id.to_string())
 }
+
+/// An export job.
+pub fn export_job(id: crate::domain::ExportJobId) -> Key {
+    key(format!("EXPORT#{id}"), "EXPORT")
+}
+
+/// GSI1 partition of one admin's export jobs, newest first by ULID.
+pub fn export_jobs_of_pk(owner: &str) -> String {
+    format!("EXPORTS#{owner}")
+}
+
+/// An export job's entry under its owner.
+pub fn export_job_by_owner(owner: &str, id: crate::domain::ExportJobId) -> IndexKey {
+    index(Index::Gsi1, export_jobs_of_pk(owner), id.to_string())
+}

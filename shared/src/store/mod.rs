@@ -356,3 +356,5 @@ impl Store {
         ))
     }
 }
+
+mod export_jobs;

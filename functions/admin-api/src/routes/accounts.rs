@@ -12,7 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
-use livenotify::domain::{Account, AccountId, AccountKind, AccountSecrets, CallbackMode, now};
+use livenotify::domain::{
+    Account, AccountId, AccountKind, AccountSecrets, CallbackMode, KeywordReply, now,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -37,10 +39,72 @@ pub struct AccountView {
     pub callback_mode: CallbackMode,
     /// Subscribed followers.
     pub follower_count: u64,
+    /// Content of the account's own follow QR code, shown by a course's follow gate.
+    pub follow_url: Option<String>,
+    /// Automatic answers to users' text messages (checked before the built-in keywords).
+    pub keyword_replies: Vec<KeywordReplyView>,
     /// Added.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// An automatic answer to a text message equal to `keyword` (trimmed, case-insensitive).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KeywordReplyView {
+    /// The text a user sends (1 to 30 characters).
+    pub keyword: String,
+    /// The answer (1 to 600 characters).
+    pub reply: String,
+}
+
+/// Most keyword replies per account.
+pub const MAX_KEYWORD_REPLIES: usize = 200;
+/// Longest keyword, in characters.
+const MAX_KEYWORD_CHARS: usize = 30;
+/// Longest reply, in characters (WeChat's passive text replies take about 2,000 bytes).
+const MAX_REPLY_CHARS: usize = 600;
+
+/// Checks a follow URL (empty clears it) and returns the value to store.
+fn check_follow_url(v: &mut Validator, url: &str) -> Option<String> {
+    let url = url.trim();
+    if url.is_empty() {
+        return None;
+    }
+    v.url("follow_url", url);
+    Some(url.to_string())
+}
+
+/// Checks keyword replies: non-empty, bounded, no keyword twice (as matched: trimmed,
+/// case-insensitive). Returns them trimmed.
+fn check_keyword_replies(v: &mut Validator, replies: &[KeywordReplyView]) -> Vec<KeywordReply> {
+    if replies.len() > MAX_KEYWORD_REPLIES {
+        v.add(
+            "keyword_replies",
+            "too_many",
+            format!("最多 {MAX_KEYWORD_REPLIES} 条关键词回复"),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(replies.len());
+    for (i, r) in replies.iter().enumerate() {
+        let keyword = r.keyword.trim();
+        let field = format!("keyword_replies[{i}].keyword");
+        v.required_text(&field, keyword, MAX_KEYWORD_CHARS);
+        if !keyword.is_empty() && !seen.insert(keyword.to_lowercase()) {
+            v.add(&field, "duplicate", "关键词重复");
+        }
+        v.required_text(
+            &format!("keyword_replies[{i}].reply"),
+            &r.reply,
+            MAX_REPLY_CHARS,
+        );
+        out.push(KeywordReply {
+            keyword: keyword.to_string(),
+            reply: r.reply.clone(),
+        });
+    }
+    out
 }
 
 impl From<Account> for AccountView {
@@ -54,6 +118,15 @@ impl From<Account> for AccountView {
             wecom_agent_id: a.wecom_agent_id,
             callback_mode: a.callback_mode,
             follower_count: a.follower_count,
+            follow_url: a.follow_url,
+            keyword_replies: a
+                .keyword_replies
+                .into_iter()
+                .map(|r| KeywordReplyView {
+                    keyword: r.keyword,
+                    reply: r.reply,
+                })
+                .collect(),
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
@@ -87,6 +160,11 @@ pub struct AccountCreate {
     pub callback_token: String,
     /// 43-character EncodingAESKey (compatible and safe mode). Write-only.
     pub encoding_aes_key: Option<String>,
+    /// Content of the account's own follow QR code (`http(s)://…`).
+    pub follow_url: Option<String>,
+    /// Automatic answers to users' text messages.
+    #[serde(default)]
+    pub keyword_replies: Vec<KeywordReplyView>,
 }
 
 /// Changes to an account; absent fields stay. Credentials given here replace the stored ones.
@@ -107,6 +185,10 @@ pub struct AccountUpdate {
     pub callback_token: Option<String>,
     /// New EncodingAESKey. Write-only.
     pub encoding_aes_key: Option<String>,
+    /// New follow QR content; `""` removes it.
+    pub follow_url: Option<String>,
+    /// Replaces every keyword reply (`[]` removes them all).
+    pub keyword_replies: Option<Vec<KeywordReplyView>>,
 }
 
 /// Account list filter.
@@ -211,6 +293,11 @@ pub async fn create(
             "兼容模式和安全模式须填写 EncodingAESKey",
         );
     }
+    let follow_url = input
+        .follow_url
+        .as_deref()
+        .and_then(|url| check_follow_url(&mut v, url));
+    let keyword_replies = check_keyword_replies(&mut v, &input.keyword_replies);
     v.finish()?;
     let Some(id) = id else {
         return Err(ApiError::internal("validated id missing"));
@@ -225,8 +312,8 @@ pub async fn create(
         wecom_agent_id: input.wecom_agent_id,
         callback_mode: input.callback_mode,
         follower_count: 0,
-        follow_url: None,
-        keyword_replies: Vec::new(),
+        follow_url,
+        keyword_replies,
         created_at: at,
         updated_at: at,
     };
@@ -296,6 +383,12 @@ pub async fn update(
     }
     if let Some(mode) = input.callback_mode {
         account.callback_mode = mode;
+    }
+    if let Some(url) = &input.follow_url {
+        account.follow_url = check_follow_url(&mut v, url);
+    }
+    if let Some(replies) = &input.keyword_replies {
+        account.keyword_replies = check_keyword_replies(&mut v, replies);
     }
     check_secret_fields(
         &mut v,

@@ -1,31 +1,39 @@
-//! 导出: courses, followers and notification records as CSV or XLSX, streamed into S3 and
-//! handed back as a presigned link.
+//! 导出: courses, followers and notification records as CSV or XLSX. `POST /api/exports`
+//! validates the request and queues an export job; the export worker
+//! (`src/bin/export-worker.rs`) streams the file into S3; `GET /api/exports/{export_id}` gives
+//! its status and, once written, a presigned link.
 
 use crate::AppState;
 use crate::audit_layer::AuditTarget;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::pagination::{PageQuery, Paged};
 use crate::routes::accounts::account_id;
 use crate::routes::courses::{CourseQuery, course_id};
 use crate::routes::deliveries::DeliveryFilterQuery;
 use crate::routes::followers::FollowerQuery;
 use crate::routes::pushes::push_id;
 use crate::validate::Validator;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
 use livenotify::blobs::{DEFAULT_LINK_TTL, export_key, presign_get};
-use livenotify::domain::{Course, CourseStatus, Delivery, DeliveryStatus, Follower, PushId, now};
+use livenotify::domain::{
+    Course, CourseStatus, Delivery, DeliveryStatus, EXPORT_RETENTION_DAYS, ExportJob, ExportJobId,
+    ExportJobStatus, ExportKind, Follower, PushId, now,
+};
 use livenotify::export::{Cell, ExportFormat, ExportWriter, S3MultipartSink};
-use livenotify::store::{MAX_LIMIT, PageRequest};
+use livenotify::jobs::ExportJobMessage;
+use livenotify::platform::Platform;
+use livenotify::store::{MAX_LIMIT, PageRequest, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// What to export.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ExportRequest {
     /// 直播课程.
@@ -78,22 +86,6 @@ pub enum ExportRequest {
         /// Created at or before.
         to: Option<DateTime<Utc>>,
     },
-}
-
-/// A finished export.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ExportResult {
-    /// Presigned download link (15 minutes).
-    pub url: String,
-    /// S3 key (expires after 7 days).
-    pub key: String,
-    /// Data rows (header not counted).
-    pub rows: u64,
-    /// File size.
-    pub bytes: u64,
-    /// File format.
-    #[schema(schema_with = crate::schema::export_format)]
-    pub format: ExportFormat,
 }
 
 /// China time, as admins read it.
@@ -246,31 +238,40 @@ macro_rules! drain_pages {
     }};
 }
 
-#[utoipa::path(post, path = "/api/exports", tags = ["导出", "直播课程", "直播用户", "关注用户", "通知记录"],
-    summary = "导出课程、关注用户或通知记录（CSV / XLSX）",
-    request_body = ExportRequest, responses((status = 201, body = ExportResult)))]
-/// Exports a list to S3 and returns a download link.
-pub async fn create(
-    State(state): State<AppState>,
-    _caller: Caller,
-    ApiJson(request): ApiJson<ExportRequest>,
-) -> ApiResult<(StatusCode, Extension<AuditTarget>, Json<ExportResult>)> {
-    let store = &state.platform.store;
-    let (format, name, headers): (ExportFormat, &str, &[&str]) = match &request {
-        ExportRequest::Courses { format, .. } => (*format, "直播课程", &COURSE_HEADERS),
-        ExportRequest::Followers { format, .. } => (*format, "关注用户", &FOLLOWER_HEADERS),
-        ExportRequest::Deliveries { format, .. } => (*format, "通知记录", &DELIVERY_HEADERS),
-    };
-    // Validate everything before the upload starts.
-    enum Plan {
-        Courses(livenotify::store::CourseFilter),
-        Followers(
-            livenotify::domain::AccountId,
-            livenotify::store::FollowerFilter,
-        ),
-        Pushes(Vec<PushId>, livenotify::store::DeliveryFilter),
+/// What a validated request will read.
+pub(crate) enum Plan {
+    Courses(livenotify::store::CourseFilter),
+    Followers(
+        livenotify::domain::AccountId,
+        livenotify::store::FollowerFilter,
+    ),
+    Pushes(Vec<PushId>, livenotify::store::DeliveryFilter),
+}
+
+impl ExportRequest {
+    /// File format.
+    pub fn format(&self) -> ExportFormat {
+        match self {
+            Self::Courses { format, .. }
+            | Self::Followers { format, .. }
+            | Self::Deliveries { format, .. } => *format,
+        }
     }
-    let plan = match request {
+
+    /// What is exported.
+    pub fn kind(&self) -> ExportKind {
+        match self {
+            Self::Courses { .. } => ExportKind::Courses,
+            Self::Followers { .. } => ExportKind::Followers,
+            Self::Deliveries { .. } => ExportKind::Deliveries,
+        }
+    }
+}
+
+/// Validates a request and resolves what it reads (field errors, or `NotFound` for a missing
+/// account, push or course).
+pub(crate) async fn plan(store: &Store, request: &ExportRequest) -> ApiResult<Plan> {
+    Ok(match request.clone() {
         ExportRequest::Courses {
             starts_from,
             starts_to,
@@ -357,13 +358,40 @@ pub async fn create(
             };
             Plan::Pushes(pushes, filter)
         }
+    })
+}
+
+/// A file written to S3.
+#[derive(Debug, Clone)]
+pub(crate) struct Written {
+    /// S3 key.
+    pub key: String,
+    /// Data rows.
+    pub rows: u64,
+    /// File size.
+    pub bytes: u64,
+    /// Download name.
+    pub file_name: String,
+}
+
+/// Streams the rows of `plan` into S3 under `exports/<id>.<ext>` (multipart, a part at a time).
+pub(crate) async fn write(
+    platform: &Platform,
+    id: &str,
+    kind: ExportKind,
+    format: ExportFormat,
+    plan: Plan,
+) -> ApiResult<Written> {
+    let store = &platform.store;
+    let (name, headers): (&str, &[&str]) = match kind {
+        ExportKind::Courses => ("直播课程", &COURSE_HEADERS),
+        ExportKind::Followers => ("关注用户", &FOLLOWER_HEADERS),
+        ExportKind::Deliveries => ("通知记录", &DELIVERY_HEADERS),
     };
-    let id = ulid::Ulid::new().to_string();
-    let key = export_key(&id, format.extension());
-    let bucket = &state.platform.config.bucket;
+    let key = export_key(id, format.extension());
     let sink = S3MultipartSink::start(
-        state.platform.s3.clone(),
-        bucket,
+        platform.s3.clone(),
+        &platform.config.bucket,
         &key,
         format.content_type(),
     )
@@ -392,24 +420,191 @@ pub async fn create(
         now().with_timezone(&Shanghai).format("%Y%m%d-%H%M%S"),
         format.extension()
     );
-    let url = presign_get(
-        &state.platform.s3,
-        bucket,
-        &key,
-        DEFAULT_LINK_TTL,
-        Some(&file_name),
-    )
-    .await?;
     tracing::info!(key = %key, rows = done.rows, bytes = done.bytes, "export written");
-    Ok((
-        StatusCode::CREATED,
-        Extension(AuditTarget(key.clone())),
-        Json(ExportResult {
+    Ok(Written {
+        key,
+        rows: done.rows,
+        bytes: done.bytes,
+        file_name,
+    })
+}
+
+/// An export job as the API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ExportJobView {
+    /// Id.
+    pub export_id: String,
+    /// `pending`, `running`, `succeeded` or `failed`.
+    #[schema(schema_with = crate::schema::export_status)]
+    pub status: ExportJobStatus,
+    /// `courses`, `followers` or `deliveries`.
+    #[schema(schema_with = crate::schema::export_kind)]
+    pub kind: ExportKind,
+    /// File format.
+    #[schema(schema_with = crate::schema::export_format)]
+    pub format: ExportFormat,
+    /// Data rows written (header not counted).
+    pub rows: u64,
+    /// File size.
+    pub bytes: u64,
+    /// Presigned download link (15 minutes, fresh on every read), once succeeded.
+    pub url: Option<String>,
+    /// S3 key (the file expires after 7 days), once succeeded.
+    pub key: Option<String>,
+    /// Why it failed (Chinese).
+    pub error: Option<String>,
+    /// Admin who asked for it.
+    pub owner: String,
+    /// Asked for.
+    pub created_at: DateTime<Utc>,
+    /// Started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl ExportJobView {
+    async fn of(platform: &Platform, job: ExportJob) -> ApiResult<Self> {
+        let url = match (&job.status, &job.key) {
+            (ExportJobStatus::Succeeded, Some(key)) => Some(
+                presign_get(
+                    &platform.s3,
+                    &platform.config.bucket,
+                    key,
+                    DEFAULT_LINK_TTL,
+                    job.file_name.as_deref(),
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        Ok(Self {
+            export_id: job.id.to_string(),
+            status: job.status,
+            kind: job.kind,
+            format: job.format,
+            rows: job.rows,
+            bytes: job.bytes,
             url,
-            key,
-            rows: done.rows,
-            bytes: done.bytes,
-            format,
-        }),
+            key: job.key.filter(|_| job.status == ExportJobStatus::Succeeded),
+            error: job.error,
+            owner: job.owner,
+            created_at: job.created_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+        })
+    }
+}
+
+#[utoipa::path(post, path = "/api/exports", tags = ["导出", "直播课程", "直播用户", "关注用户", "通知记录"],
+    summary = "导出课程、关注用户或通知记录（CSV / XLSX，后台生成）",
+    request_body = ExportRequest, responses((status = 202, body = ExportJobView),
+        (status = 503, description = "not_configured：此部署未配置导出队列", body = crate::ErrorBody)))]
+/// Validates the request and queues an export job (anyone signed in; exporting is reading).
+/// Poll `GET /api/exports/{export_id}` for its status and link.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<ExportRequest>,
+) -> ApiResult<(StatusCode, Extension<AuditTarget>, Json<ExportJobView>)> {
+    let platform = &state.platform;
+    plan(&platform.store, &request).await?;
+    if platform.config.queues.export.is_none() {
+        return Err(ApiError::NotConfigured("EXPORT_QUEUE_URL"));
+    }
+    let at = now();
+    let job = ExportJob {
+        id: ExportJobId::generate(),
+        owner: caller.username().to_string(),
+        kind: request.kind(),
+        format: request.format(),
+        request: serde_json::to_value(&request).map_err(ApiError::internal)?,
+        status: ExportJobStatus::Pending,
+        rows: 0,
+        bytes: 0,
+        key: None,
+        file_name: None,
+        error: None,
+        attempts: 0,
+        created_at: at,
+        started_at: None,
+        finished_at: None,
+        expires_at: Some((at + chrono::Duration::days(EXPORT_RETENTION_DAYS)).timestamp()),
+    };
+    platform.store.create_export_job(&job).await?;
+    if let Err(e) = platform
+        .queues
+        .export(&ExportJobMessage { export_id: job.id })
+        .await
+    {
+        // Never leave a job pending that nothing will run.
+        let mut failed = job.clone();
+        failed.status = ExportJobStatus::Failed;
+        failed.error = Some("导出任务未能排队，请重试".into());
+        failed.finished_at = Some(now());
+        if let Err(save) = platform
+            .store
+            .save_export_job(&failed, ExportJobStatus::Pending)
+            .await
+        {
+            tracing::error!(export_id = %job.id, error = %save, "unqueued export job not marked failed");
+        }
+        return Err(e.into());
+    }
+    tracing::info!(export_id = %job.id, owner = %job.owner, "export queued");
+    Ok((
+        StatusCode::ACCEPTED,
+        Extension(AuditTarget(format!("export/{}", job.id))),
+        Json(ExportJobView::of(platform, job).await?),
     ))
+}
+
+/// Parses an export id from a path.
+fn export_id(text: &str) -> ApiResult<ExportJobId> {
+    let mut v = Validator::new();
+    let id = v.id::<ExportJobId>("export_id", text);
+    v.finish()?;
+    id.ok_or_else(|| ApiError::internal("validated id missing"))
+}
+
+#[utoipa::path(get, path = "/api/exports/{export_id}", tags = ["导出"], summary = "导出任务状态与下载链接",
+    params(("export_id" = String, Path, description = "Export id")),
+    responses((status = 200, body = ExportJobView)))]
+/// One export job: its owner and super admins only.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ExportJobView>> {
+    let id = export_id(&id)?;
+    let job = state.platform.store.get_export_job(id).await?;
+    if job.owner != caller.username() {
+        caller
+            .require_super_admin()
+            .map_err(|_| ApiError::Forbidden("只能查看自己的导出".into()))?;
+    }
+    Ok(Json(ExportJobView::of(&state.platform, job).await?))
+}
+
+#[utoipa::path(get, path = "/api/exports", tags = ["导出"], summary = "我的导出任务",
+    params(PageQuery), responses((status = 200, body = Paged<ExportJobView>)))]
+/// The caller's export jobs, newest first (kept 7 days).
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Paged<ExportJobView>>> {
+    let page = state
+        .platform
+        .store
+        .list_export_jobs(caller.username(), &page.request()?)
+        .await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for job in page.items {
+        items.push(ExportJobView::of(&state.platform, job).await?);
+    }
+    Ok(Json(Paged {
+        items,
+        next_cursor: page.next_cursor,
+    }))
 }

@@ -1,0 +1,180 @@
+//! admin-api dead-letter view over HTTP against moto's SQS: messages of each DLQ are listed
+//! and left in place, a redrive moves them back to the source queue where the real worker
+//! runs them, and roles apply.
+
+use livenotify::domain::Role;
+use livenotify_tests::TestStack;
+use livenotify_tests::admin::{call, login_as, operator};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use wechat_sandbox::{EncryptionMode, SandboxAccount};
+
+const SUBSCRIPTION: &str = "wxdeadletter0001";
+
+async fn put(stack: &TestStack, dlq_url: &str, body: &str) {
+    stack
+        .aws
+        .clients
+        .sqs
+        .send_message()
+        .queue_url(dlq_url)
+        .message_body(body)
+        .send()
+        .await
+        .expect("send to DLQ");
+}
+
+fn bodies(list: &Value) -> Vec<Value> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["body"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
+    let stack = TestStack::start().await;
+    stack
+        .add_account(
+            SandboxAccount::subscription(SUBSCRIPTION),
+            EncryptionMode::Plaintext,
+        )
+        .await;
+    stack.sandbox.add_followers(SUBSCRIPTION, 3);
+    let root = login_as(&stack, "root", Role::SuperAdmin).await;
+    let viewer = login_as(&stack, "viewer", Role::Viewer).await;
+    let op = login_as(&stack, "op", operator(&[SUBSCRIPTION])).await;
+    let sync_job = json!({"type": "account", "account_id": SUBSCRIPTION, "trigger": "manual"});
+    put(&stack, &stack.resources.sync.dlq_url, &sync_job.to_string()).await;
+    put(&stack, &stack.resources.push.dlq_url, "not json at all").await;
+    let qr_job = json!({"type": "generate", "course_id": "01J0000000000000000000000Z"});
+    put(&stack, &stack.resources.qr.dlq_url, &qr_job.to_string()).await;
+
+    // Anyone signed in may look; looking twice shows the same message (left in place).
+    for _ in 0..2 {
+        let sync = viewer.get("/api/dead-letters?queue=sync").await.expect(200);
+        assert_eq!(bodies(&sync), std::slice::from_ref(&sync_job));
+        let item = &sync["items"][0];
+        assert_eq!(item["queue"], "sync");
+        assert!(item["message_id"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(item["receive_count"].is_u64());
+        assert!(item["sent_at"].is_string());
+        assert!(sync["next_cursor"].is_null());
+    }
+    let push = viewer.get("/api/dead-letters?queue=push").await.expect(200);
+    assert_eq!(
+        bodies(&push),
+        [json!("not json at all")],
+        "text bodies stay text"
+    );
+    let qr = viewer
+        .get("/api/dead-letters?queue=qr&limit=5")
+        .await
+        .expect(200);
+    assert_eq!(bodies(&qr), [qr_job]);
+
+    // Bad input.
+    for path in [
+        "/api/dead-letters",
+        "/api/dead-letters?queue=export",
+        "/api/dead-letters?queue=push&limit=0",
+        "/api/dead-letters?queue=push&limit=1001",
+    ] {
+        let reply = viewer.get(path).await;
+        assert_eq!(reply.status, 422, "{path}: {}", reply.body);
+        assert_eq!(reply.code(), "validation_failed");
+    }
+    assert_eq!(
+        root.post("/api/dead-letters/export/redrive", json!({}))
+            .await
+            .status,
+        422
+    );
+    assert_eq!(
+        call(&stack, Method::GET, "/api/dead-letters?queue=sync", None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        call(&stack, Method::POST, "/api/dead-letters/sync/redrive", None)
+            .await
+            .status,
+        401
+    );
+
+    // Viewers may not redrive; nothing moves.
+    let refused = viewer
+        .post("/api/dead-letters/sync/redrive", json!({}))
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        bodies(&root.get("/api/dead-letters?queue=sync").await.expect(200)).len(),
+        1
+    );
+
+    // Redrive: the message leaves the DLQ and follower-sync runs it.
+    let moved = root
+        .post("/api/dead-letters/sync/redrive", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(moved["moved"], 1);
+    assert!(bodies(&root.get("/api/dead-letters?queue=sync").await.expect(200)).is_empty());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let runs = root
+            .get(&format!("/api/accounts/{SUBSCRIPTION}/sync-runs"))
+            .await
+            .expect(200);
+        let items = runs["items"].as_array().unwrap();
+        if items.iter().any(|r| r["status"] == "completed") {
+            assert_eq!(items[0]["trigger"], "manual");
+            break;
+        }
+        assert!(Instant::now() < deadline, "redriven sync never ran: {runs}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // Operators may redrive too; an empty DLQ moves nothing.
+    let moved = op
+        .post("/api/dead-letters/qr/redrive", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(moved["moved"], 1);
+    let again = op
+        .post("/api/dead-letters/qr/redrive", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(again["moved"], 0);
+
+    let audit = root.all_pages("/api/audit", 100).await;
+    let redrives: Vec<(String, String, String)> = audit
+        .iter()
+        .filter(|e| e["action"] == "POST /api/dead-letters/{queue}/redrive")
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap_or_default().to_string(),
+                e["target"].as_str().unwrap_or_default().to_string(),
+                e["outcome"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("viewer", "/api/dead-letters/sync/redrive", "refused"),
+        ("root", "dead-letters/sync", "succeeded"),
+        ("op", "dead-letters/qr", "succeeded"),
+    ] {
+        assert!(
+            redrives.contains(&(
+                expected.0.to_string(),
+                expected.1.to_string(),
+                expected.2.to_string()
+            )),
+            "{expected:?} not in {redrives:?}"
+        );
+    }
+    stack.shutdown().await;
+}
