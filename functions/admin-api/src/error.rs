@@ -15,8 +15,9 @@ pub struct ErrorBody {
     pub code: String,
     /// Human-readable message (Chinese).
     pub message: String,
-    /// Extra facts: the field errors of a validation failure, the retry time of a lock...
-    #[schema(value_type = Object)]
+    /// Extra facts: the field errors of a validation failure, the retry time of a lock...;
+    /// `null` when there are none.
+    #[schema(value_type = Option<Object>, nullable)]
     pub details: serde_json::Value,
 }
 
