@@ -7,11 +7,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../infra/scripts/common.sh"
 cd "$ROOT"
 
 ensure_venv
-if [[ ! -x /usr/bin/chromium ]]; then
-  log "installing Debian's chromium (apt-get)"
+# Chromium, and a CJK font so the Chinese pages render (and screenshot) as users see them.
+if [[ ! -x /usr/bin/chromium || ! -d /usr/share/fonts/truetype/wqy ]]; then
+  log "installing Debian's chromium and a Chinese font (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends chromium >/dev/null || {
-    apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null
+  apt-get install -y --no-install-recommends chromium fonts-wqy-zenhei >/dev/null || {
+    apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium fonts-wqy-zenhei >/dev/null
   }
 fi
 [[ -f functions/admin-api/console/dist/index.html ]] || build_console

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use std::borrow::Cow;
 
@@ -231,7 +231,8 @@ async fn file(Path(path): Path<String>, request: HeaderMap) -> Response {
 /// The console's routes (GET and HEAD under `/admin`), to merge into the API router.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route(PREFIX, get(index))
+        // One canonical address, so relative links and the router's base always agree.
+        .route(PREFIX, get(|| async { Redirect::permanent("/admin/") }))
         .route("/admin/", get(index))
         .route("/admin/{*path}", get(file))
 }
@@ -417,14 +418,27 @@ mod tests {
                 .expect("ascii")
                 .starts_with("text/html")
         );
-        for path in ["/admin", "/admin/"] {
-            let response = app
-                .clone()
-                .oneshot(axum::http::Request::get(path).body(Body::empty()).expect("request"))
-                .await
-                .expect("response");
-            assert_eq!(response.status(), expected, "{path}");
-        }
+        let root = app
+            .clone()
+            .oneshot(
+                axum::http::Request::get("/admin/")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(root.status(), expected);
+        let bare = app
+            .clone()
+            .oneshot(
+                axum::http::Request::get("/admin")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(bare.status(), StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(bare.headers()[header::LOCATION], "/admin/");
         if built {
             let missing = app
                 .oneshot(
