@@ -187,10 +187,8 @@ fn respond(
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             }
             headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-            if !fresh {
-                if let Ok(mime) = HeaderValue::from_str(&asset.mime) {
-                    headers.insert(header::CONTENT_TYPE, mime);
-                }
+            if !fresh && let Ok(mime) = HeaderValue::from_str(&asset.mime) {
+                headers.insert(header::CONTENT_TYPE, mime);
             }
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
             if let Some(etag) = etag {
