@@ -65,3 +65,24 @@ export_moto_env() {
   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
   unset AWS_PROFILE AWS_SESSION_TOKEN
 }
+
+# Builds the admin console (functions/admin-api/console) into its dist/, which admin-api
+# embeds; `npm ci` runs only when package-lock.json changed since the last install.
+build_console() {
+  local dir="$ROOT/functions/admin-api/console" stamp want
+  command -v npm >/dev/null || { echo "npm (Node 20+) is required to build the admin console" >&2; exit 1; }
+  stamp="$dir/node_modules/.package-lock.sha256"
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+    log "installing the admin console's npm packages (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$stamp"
+  fi
+  log "building the admin console (vite)"
+  (cd "$dir" && npm run --silent build -- --logLevel warn)
+}
+
+# The cargo target directory (CARGO_TARGET_DIR or ./target).
+target_dir() {
+  echo "${CARGO_TARGET_DIR:-$ROOT/target}"
+}

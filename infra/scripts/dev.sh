@@ -5,6 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 
 ensure_venv
+build_console
 log "building the local stack"
 cargo build --quiet -p local-gateway -p wechat-sandbox
 

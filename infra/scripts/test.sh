@@ -5,6 +5,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 
 ensure_venv
+# admin-api embeds the built console; build it before cargo compiles admin-api.
+build_console
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -28,4 +30,7 @@ fi
 
 log "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
+
+log "admin console end-to-end tests (headless Chromium against a local stack)"
+bash "$ROOT/tests/e2e/run.sh"
 log "all tests passed"

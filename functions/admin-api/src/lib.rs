@@ -6,6 +6,7 @@
 mod audit_layer;
 pub mod auth;
 pub mod bootstrap;
+pub mod console;
 mod error;
 pub mod export_worker;
 mod extract;
@@ -117,6 +118,7 @@ pub fn router(state: AppState) -> axum::Router {
             audit_layer::audit,
         ))
         .split_for_parts();
+    let router = router.merge(console::router());
     router
         .fallback(|| async { ApiError::NoRoute })
         .layer(axum::middleware::map_response(api_error_bodies))

@@ -2,6 +2,7 @@
 //! DynamoDB/SQS/S3 and (optionally) the WeChat sandbox.
 //!
 //! - HTTP: `/api/*` -> admin-api's router, `/wechat/*` -> wechat-callback's router;
+//!   `/admin` -> the admin console (a page of admin-api's router, embedded in it);
 //! - SQS: polls the push, QR, sync and export queues and invokes the queue functions' handlers
 //!   with Lambda-shaped batches, honouring partial batch failures;
 //! - schedule: enqueues the nightly sync at 01:00 Asia/Shanghai, as EventBridge Scheduler does.

@@ -51,6 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = gateway.url();
     println!("livenotify local stack is up");
     println!("  admin API        {url}/api   (health: {url}/api/health)");
+    println!("  admin console    {url}/admin");
     println!("  WeChat callbacks {url}/wechat/<appid>");
     println!("  table {}, bucket {}", resources.table, resources.bucket);
     println!(
