@@ -24,12 +24,14 @@ macro_rules! function_info {
 }
 
 /// Every function of the platform, by crate name.
-pub const FUNCTION_NAMES: [&str; 5] = [
+pub const FUNCTION_NAMES: [&str; 6] = [
     "wechat-callback",
     "admin-api",
     "qr-generator",
     "push-worker",
     "follower-sync",
+    // A second binary of the admin-api crate: exports longer than an API request may last.
+    "export-worker",
 ];
 
 /// The functions of a deployment. A deployment builds all of them from one workspace, so

@@ -16,6 +16,7 @@
 //! | consent      | `ACCOUNT#<id>`         | `CONSENT#<openid>#<template>` |                                        |                                        |                             |
 //! | admin user   | `ADMIN#<username>`     | `ADMIN`                     | `ADMINS` / `<username>`                  |                                        |                             |
 //! | audit entry  | `AUDIT#<id>`           | `AUDIT`                     | `AUDIT` / `<audit ulid>`                 |                                        |                             |
+//! | export job   | `EXPORT#<ulid>`         | `EXPORT`                    | `EXPORTS#<owner>` / `<ulid>`             |                                        |                             |
 //!
 //! ULIDs sort by creation time, so "newest first" is a reverse query on a ULID sort key.
 //! Expiring items (dedupe keys, deliveries past retention, token items) carry `expires_at`
