@@ -36,3 +36,22 @@ bench-push:
 	  && trap "kill $$MOTO_PID 2>/dev/null || true" EXIT \
 	  && export LIVENOTIFY_TEST_AWS_ENDPOINT=http://127.0.0.1:$$P && export_moto_env $$P \
 	  && cargo test -p livenotify-tests --test push_bench -- --ignored --nocapture'
+
+## Fuzz the untrusted inputs long (callback XML, AES ciphertext, openid lists); results: RELIABILITY.md.
+.PHONY: fuzz
+fuzz:
+	LIVENOTIFY_FUZZ_CASES=$${LIVENOTIFY_FUZZ_CASES:-50000} cargo nextest run -p livenotify --test fuzz --no-capture
+
+## Schemathesis against the local stack's admin API (also part of `make test` with fewer examples).
+.PHONY: api-fuzz
+api-fuzz:
+	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-50} bash infra/scripts/api_fuzz.sh
+
+## Callback endpoint under load: 1,000 users follow and write at concurrency 32; results: RELIABILITY.md.
+.PHONY: load
+load:
+	@bash -c 'source infra/scripts/common.sh && ensure_venv && P=$$(free_port) && start_moto $$P \
+	  && trap "kill $$MOTO_PID 2>/dev/null || true" EXIT \
+	  && export LIVENOTIFY_TEST_AWS_ENDPOINT=http://127.0.0.1:$$P && export_moto_env $$P \
+	  && LIVENOTIFY_LOAD_USERS=$${LIVENOTIFY_LOAD_USERS:-1000} LIVENOTIFY_LOAD_CONCURRENCY=$${LIVENOTIFY_LOAD_CONCURRENCY:-32} \
+	     cargo nextest run -p livenotify-tests --test callback_load --no-capture'

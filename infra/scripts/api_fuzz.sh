@@ -47,12 +47,14 @@ PY
 )"
 
 log "schemathesis: every operation, ${API_FUZZ_EXAMPLES:-10} examples each"
-# not_a_server_error and response_schema_conformance are the issue's bar; the other default
-# checks (status code documented, content type, headers) hold the document to the truth.
+# Every check but positive_data_acceptance: that one expects any schema-valid request to
+# succeed, but ids that name nothing (404) and business rules (a course that has not got a
+# template for the account, 422) cannot be expressed in a JSON schema.
 "$VENV/bin/schemathesis" run "$BASE/api/openapi.json" \
   --url "$BASE" \
   --header "Authorization: Bearer $TOKEN" \
   --checks all \
+  --exclude-checks positive_data_acceptance \
   --max-examples "${API_FUZZ_EXAMPLES:-10}" \
   --seed "${API_FUZZ_SEED:-20261123}" \
   --request-timeout 30 \

@@ -28,8 +28,8 @@ pub struct AuditView {
     /// Result.
     #[schema(schema_with = crate::schema::audit_outcome)]
     pub outcome: AuditOutcome,
-    /// Extra facts (HTTP status).
-    #[schema(value_type = Object)]
+    /// Extra facts (HTTP status); `null` when none were recorded.
+    #[schema(value_type = Option<Object>, nullable)]
     pub details: serde_json::Value,
 }
 

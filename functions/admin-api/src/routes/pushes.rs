@@ -417,7 +417,8 @@ pub async fn get(
 /// Cancels a push that has not finished (409 if it has).
 pub async fn cancel(
     State(state): State<AppState>,
-    caller: Caller,
+    // Viewers are refused before anything is looked up, so a 403 reveals nothing.
+    Writer(caller): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PushView>> {
     let id = push_id(&id)?;
