@@ -40,7 +40,13 @@ async fn subscription_messages_use_one_consent_per_send() {
     // o1: a long-term subscription.
     stack.sandbox.grant_consent(&o[1], template, true).unwrap();
     store
-        .apply_consent(&account.id, &o[1], template, ConsentChange::GrantLongTerm, at)
+        .apply_consent(
+            &account.id,
+            &o[1],
+            template,
+            ConsentChange::GrantLongTerm,
+            at,
+        )
         .await
         .unwrap();
     // o2: declined: not even tried.
@@ -69,7 +75,11 @@ async fn subscription_messages_use_one_consent_per_send() {
     for openid in [&o[0], &o[1], &o[3]] {
         assert_eq!(got.get(openid), Some(&1), "{openid}");
     }
-    assert_eq!(stack.sandbox.call_count(BIZSEND), 4, "o2 is skipped without a call");
+    assert_eq!(
+        stack.sandbox.call_count(BIZSEND),
+        4,
+        "o2 is skipped without a call"
+    );
     let message = &stack.sandbox.messages_to(&o[0])[0];
     assert_eq!(message.body["data"]["thing1"]["value"], "订阅通知测试");
     assert_eq!(
@@ -104,7 +114,13 @@ async fn subscription_messages_use_one_consent_per_send() {
         Channel::Subscribe,
     )
     .await;
-    let push = wait_for(store, again, &[PushStatus::Completed], Duration::from_secs(60)).await;
+    let push = wait_for(
+        store,
+        again,
+        &[PushStatus::Completed],
+        Duration::from_secs(60),
+    )
+    .await;
     assert_eq!(push.counters.sent, 1, "{:?}", push.counters);
     let got = messages_of(&stack.sandbox, MessageKind::Subscribe);
     assert_eq!(got.get(&o[1]), Some(&2));
@@ -118,7 +134,10 @@ async fn mini_program_subscription_goes_to_an_uploaded_list_once_per_consent() {
     let appid = "wxpushminiprog01";
     let stack = TestStack::start().await;
     let account = stack
-        .add_account(SandboxAccount::mini_program(appid), EncryptionMode::Plaintext)
+        .add_account(
+            SandboxAccount::mini_program(appid),
+            EncryptionMode::Plaintext,
+        )
         .await;
     let users = stack.sandbox.add_followers(appid, 3);
     let course = course(stack.store(), &account.id, "小程序订阅测试").await;
@@ -126,9 +145,18 @@ async fn mini_program_subscription_goes_to_an_uploaded_list_once_per_consent() {
     let store = stack.store();
     // Two popups accepted: two sends allowed.
     for _ in 0..2 {
-        stack.sandbox.grant_consent(&users[0], template, false).unwrap();
+        stack
+            .sandbox
+            .grant_consent(&users[0], template, false)
+            .unwrap();
         store
-            .apply_consent(&account.id, &users[0], template, ConsentChange::GrantOnce, now())
+            .apply_consent(
+                &account.id,
+                &users[0],
+                template,
+                ConsentChange::GrantOnce,
+                now(),
+            )
             .await
             .unwrap();
     }
@@ -181,7 +209,11 @@ async fn customer_service_links_go_only_within_48_hours_of_an_interaction() {
         let outcome = stack.sandbox.send_text(openid, "你好").await.unwrap();
         assert!(outcome.delivered(), "{outcome:?}");
         let follower = store.get_follower(&account.id, openid).await.unwrap();
-        assert!(follower.last_interaction_at.is_some_and(|t| now() - t < chrono::Duration::minutes(1)));
+        assert!(
+            follower
+                .last_interaction_at
+                .is_some_and(|t| now() - t < chrono::Duration::minutes(1))
+        );
     }
     // o2: the table says an hour ago, but WeChat's window is closed (45015 at send time).
     let mut stale = store.get_follower(&account.id, &o[2]).await.unwrap();
@@ -205,7 +237,11 @@ async fn customer_service_links_go_only_within_48_hours_of_an_interaction() {
     let got = messages_of(&stack.sandbox, MessageKind::Custom);
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!((got.get(&o[0]), got.get(&o[1])), (Some(&1), Some(&1)));
-    assert_eq!(stack.sandbox.call_count(CUSTOM_SEND), 3, "o3 is never tried");
+    assert_eq!(
+        stack.sandbox.call_count(CUSTOM_SEND),
+        3,
+        "o3 is never tried"
+    );
     let card = &stack.sandbox.messages_to(&o[0])[0].body;
     assert_eq!(card["msgtype"], "news");
     assert_eq!(card["news"]["articles"][0]["title"], "客服消息测试");
@@ -274,7 +310,13 @@ async fn wecom_app_message_reaches_members_departments_and_tags_once() {
         Channel::Wecom,
     )
     .await;
-    let push = wait_for(store, all, &[PushStatus::Completed], Duration::from_secs(60)).await;
+    let push = wait_for(
+        store,
+        all,
+        &[PushStatus::Completed],
+        Duration::from_secs(60),
+    )
+    .await;
     assert_eq!((push.counters.targeted, push.counters.sent), (1, 1));
     assert_eq!(
         messages_of(&stack.sandbox, MessageKind::Wecom).get("@all"),
@@ -289,7 +331,10 @@ async fn a_channel_the_account_cannot_use_fails_before_anything_is_sent() {
     let appid = "wxpushwrongchan1";
     let stack = TestStack::start().await;
     let account = stack
-        .add_account(SandboxAccount::subscription(appid), EncryptionMode::Plaintext)
+        .add_account(
+            SandboxAccount::subscription(appid),
+            EncryptionMode::Plaintext,
+        )
         .await;
     let o = stack.sandbox.add_followers(appid, 3);
     seed_followers(stack.store(), &account.id, &o).await;
@@ -303,7 +348,13 @@ async fn a_channel_the_account_cannot_use_fails_before_anything_is_sent() {
         None,
     )
     .await;
-    let push = wait_for(stack.store(), id, &[PushStatus::Failed], Duration::from_secs(30)).await;
+    let push = wait_for(
+        stack.store(),
+        id,
+        &[PushStatus::Failed],
+        Duration::from_secs(30),
+    )
+    .await;
     let reason = push.status_reason.unwrap_or_default();
     assert!(reason.contains("模板消息"), "{reason}");
     assert_eq!(push.counters.targeted, 0);

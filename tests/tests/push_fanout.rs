@@ -372,7 +372,10 @@ async fn muted_and_unfollowed_users_are_skipped_and_43004_marks_unsubscribed() {
         "43004 should mark the follower unsubscribed"
     );
     let counted = stack.store().get_account(&account.id).await.unwrap();
-    assert_eq!(counted.follower_count, 39, "43004 should count the follower out once");
+    assert_eq!(
+        counted.follower_count, 39,
+        "43004 should count the follower out once"
+    );
     let skipped = stack
         .store()
         .list_deliveries_by_push(id, Some(DeliveryStatus::Skipped), &PageRequest::first(10))

@@ -191,7 +191,8 @@ fn valid_openid(line: &str) -> bool {
 /// A line of a WeCom push's list: a member id (letters, digits, `_ - . @`), `party:<id>`,
 /// `tag:<id>` or `@all`.
 fn valid_wecom_entry(line: &str) -> bool {
-    let numeric = |id: &str| !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit());
+    let numeric =
+        |id: &str| !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit());
     if let Some(id) = line.strip_prefix(WECOM_PARTY_PREFIX) {
         return numeric(id);
     }

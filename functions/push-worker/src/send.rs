@@ -13,11 +13,11 @@
 use crate::context::{ContextError, PushContext};
 use crate::crash::CrashPoint;
 use crate::lifecycle;
+use crate::outgoing::{self, Accepted};
 use crate::{Deps, JobError};
 use futures::StreamExt;
 use livenotify::domain::{Delivery, DeliveryStatus, Push, PushId, PushStatus, now};
 use livenotify::jobs::PushJob;
-use crate::outgoing::{self, Accepted};
 use livenotify::notification::{AddressedMessage, client_msg_id};
 use livenotify::rate_limit::TokenBucket;
 use livenotify::store::{CounterDelta, StoreError};
@@ -233,18 +233,7 @@ impl Batch<'_> {
                 }
                 ErrorAction::SkipUser => {
                     match (error.user_skip(), consent) {
-                        (Some(UserSkip::NotFollowing), _) => {
-                            if store
-                                .mark_unsubscribed(&self.push.account_id, openid, now())
-                                .await?
-                            {
-                                // As the unsubscribe callback does: the count moves once,
-                                // with the follower's state change.
-                                store
-                                    .adjust_follower_count(&self.push.account_id, -1)
-                                    .await?;
-                            }
-                        }
+                        (Some(UserSkip::NotFollowing), _) => self.unfollowed(openid).await?,
                         (Some(UserSkip::NoConsent), Some(template)) => {
                             // WeChat knows of no consent left: so should the next push.
                             store
@@ -279,6 +268,21 @@ impl Batch<'_> {
             },
         };
         self.record(delivery, tally).await
+    }
+
+    /// WeChat says `openid` no longer follows: marked unsubscribed and, as the unsubscribe
+    /// callback does, counted out of the account's followers once (with the state change).
+    async fn unfollowed(&self, openid: &str) -> Result<(), StoreError> {
+        let store = &self.deps.platform.store;
+        if store
+            .mark_unsubscribed(&self.push.account_id, openid, now())
+            .await?
+        {
+            store
+                .adjust_follower_count(&self.push.account_id, -1)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Whether `openid` may get a message on subscription `template`, as far as the table

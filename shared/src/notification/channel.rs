@@ -323,10 +323,26 @@ mod tests {
         let c = mapped("心内科病例讨论");
         let url = "https://x/c/1".to_string();
         for (channel, ok_kind, bad_kind) in [
-            (Channel::Template, AccountKind::Service, AccountKind::Subscription),
-            (Channel::Subscribe, AccountKind::Subscription, AccountKind::MiniProgram),
-            (Channel::MiniProgramSubscribe, AccountKind::MiniProgram, AccountKind::Service),
-            (Channel::CustomerService, AccountKind::Service, AccountKind::Wecom),
+            (
+                Channel::Template,
+                AccountKind::Service,
+                AccountKind::Subscription,
+            ),
+            (
+                Channel::Subscribe,
+                AccountKind::Subscription,
+                AccountKind::MiniProgram,
+            ),
+            (
+                Channel::MiniProgramSubscribe,
+                AccountKind::MiniProgram,
+                AccountKind::Service,
+            ),
+            (
+                Channel::CustomerService,
+                AccountKind::Service,
+                AccountKind::Wecom,
+            ),
             (Channel::Wecom, AccountKind::Wecom, AccountKind::Service),
         ] {
             let m = PreparedMessage::render(channel, &c, &account(ok_kind), url.clone()).unwrap();
