@@ -159,3 +159,121 @@ async fn worker_deaths_at_every_point_lose_and_repeat_nothing() {
 
     rig.stop().await;
 }
+
+/// Channels without an idempotency key (here: official-account subscription messages) are
+/// at most once: a delivery left `sending` by a dead worker is recorded failed, never sent
+/// again, whether the death came before or after WeChat accepted the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_an_idempotency_key_a_death_mid_send_never_sends_twice() {
+    use livenotify::domain::Channel;
+    let n = 200;
+    let appid = "wxpushcrashsub01";
+    let mut rig = Rig::new(appid, n, 2, Clone::clone).await;
+    rig.sandbox
+        .update_settings(|s| s.bizsend_requires_consent = false);
+    let (platform, account, openids) = (
+        rig.platform.clone(),
+        rig.account.clone(),
+        rig.openids.clone(),
+    );
+    let sandbox = rig.sandbox.clone();
+    let sites = Arc::new(Sites::default());
+    let before_send: Vec<String> = [15, 115].iter().map(|i| openids[*i].clone()).collect();
+    let after_send: Vec<String> = [40, 140].iter().map(|i| openids[*i].clone()).collect();
+    {
+        let mut pending = sites.pending.lock().unwrap();
+        for o in &before_send {
+            pending.insert((CrashPoint::BeforeSend, o.clone()));
+        }
+        for o in &after_send {
+            pending.insert((CrashPoint::AfterSend, o.clone()));
+        }
+    }
+    let settings = Settings {
+        rate_per_second: 2000.0,
+        max_in_flight: 32,
+        retry_base: Duration::from_millis(10),
+        status_check: Duration::from_millis(200),
+        pause_recheck: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let mut deps = Deps::new(platform.clone(), settings);
+    deps.crash = Some(sites.clone());
+    rig.start_worker(deps);
+    let course = course(&platform.store, &account.id, "至多一次测试").await;
+    let id = start_push_on(
+        &platform,
+        &account,
+        &course,
+        Audience::AllFollowers,
+        None,
+        Channel::Subscribe,
+    )
+    .await;
+    let push = wait_for(
+        &platform.store,
+        id,
+        &[PushStatus::Completed],
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(
+        sites.fired.lock().unwrap().len(),
+        4,
+        "not every crash site was reached"
+    );
+    assert_eq!(push.counters.targeted, n as u64);
+    // A death also interrupts the sends in flight beside it: those are failed too.
+    assert_eq!(
+        push.counters.sent + push.counters.failed,
+        n as u64,
+        "{:?}",
+        push.counters
+    );
+    assert!(push.counters.failed >= 4, "{:?}", push.counters);
+    let got = messages_of(&sandbox, wechat_sandbox::MessageKind::Subscribe);
+    assert!(
+        got.values().all(|count| *count == 1),
+        "a recipient got two messages"
+    );
+    for o in &after_send {
+        assert_eq!(
+            got.get(o),
+            Some(&1),
+            "accepted before the death: exactly one"
+        );
+    }
+    for o in &before_send {
+        assert!(!got.contains_key(o), "died before sending: not sent");
+    }
+    let sent = platform
+        .store
+        .list_deliveries_by_push(
+            id,
+            Some(DeliveryStatus::Sent),
+            &livenotify::store::PageRequest::first(1000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.items.len() as u64, push.counters.sent);
+    for record in &sent.items {
+        assert_eq!(got.get(&record.openid), Some(&1), "{}", record.openid);
+    }
+    for openid in &openids {
+        let record = platform
+            .store
+            .find_delivery(id, openid)
+            .await
+            .unwrap()
+            .unwrap();
+        if record.status == DeliveryStatus::Failed {
+            assert!(
+                record.error_message.unwrap_or_default().contains("中断"),
+                "the record says why"
+            );
+        } else {
+            assert_eq!(record.status, DeliveryStatus::Sent);
+        }
+    }
+    rig.stop().await;
+}

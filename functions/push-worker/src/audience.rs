@@ -1,6 +1,7 @@
 //! Paging a push's audience: who gets it, page by page, with a cursor the plan checkpoints.
 
-use livenotify::domain::{Audience, Follower, Push};
+use livenotify::domain::{Audience, Channel, Follower, Push, Timestamp, now};
+use livenotify::notification::{WECOM_ALL, WECOM_PARTY_PREFIX, WECOM_TAG_PREFIX};
 use livenotify::platform::Platform;
 use livenotify::store::{FollowerFilter, PageRequest, StoreError};
 use std::collections::HashMap;
@@ -37,9 +38,19 @@ pub struct AudiencePage {
     pub next: Option<String>,
 }
 
-/// Whether a known follower may get course notifications.
-fn reachable(follower: &Follower) -> bool {
-    follower.subscribed && !follower.muted
+/// How long after a user's last interaction customer-service messages may be sent.
+const SERVICE_WINDOW: chrono::Duration = chrono::Duration::hours(48);
+
+/// Whether a known follower may get the push's notification at `at`: they follow, did not
+/// mute notifications, and for customer-service messages wrote or acted within 48 hours
+/// (WeChat would refuse with 45015; the window is checked again by WeChat at send time).
+fn reachable(follower: &Follower, channel: Channel, at: Timestamp) -> bool {
+    follower.subscribed
+        && !follower.muted
+        && (channel != Channel::CustomerService
+            || follower
+                .last_interaction_at
+                .is_some_and(|last| at - last < SERVICE_WINDOW))
 }
 
 /// The page of `push`'s audience after `cursor`.
@@ -49,11 +60,30 @@ pub async fn page(
     cursor: Option<String>,
     size: u32,
 ) -> Result<AudiencePage, AudienceError> {
+    if push.channel == Channel::Wecom {
+        // WeCom apps have members, departments and tags, not followers.
+        match &push.audience {
+            Audience::AllFollowers => return Ok(single(WECOM_ALL.to_string())),
+            Audience::Tag { tag_id } => {
+                return Ok(single(format!("{WECOM_TAG_PREFIX}{tag_id}")));
+            }
+            _ => {}
+        }
+    }
     match &push.audience {
         Audience::AllFollowers => followers(platform, push, None, cursor, size).await,
         Audience::Tag { tag_id } => followers(platform, push, Some(*tag_id), cursor, size).await,
         Audience::SignedUp => signed_up(platform, push, cursor, size).await,
         Audience::OpenidList { s3_key, .. } => uploaded(platform, push, s3_key, cursor).await,
+    }
+}
+
+/// A one-entry audience (a whole WeCom app range or tag).
+fn single(entry: String) -> AudiencePage {
+    AudiencePage {
+        recipients: vec![entry],
+        skipped: 0,
+        next: None,
     }
 }
 
@@ -81,8 +111,9 @@ async fn followers(
         next: page.next_cursor,
         ..AudiencePage::default()
     };
+    let at = now();
     for follower in page.items {
-        if reachable(&follower) {
+        if reachable(&follower, push.channel, at) {
             out.recipients.push(follower.openid);
         } else {
             out.skipped += 1;
@@ -96,11 +127,13 @@ async fn followers(
 fn honour_preferences(
     openids: Vec<String>,
     known: &HashMap<String, Follower>,
+    channel: Channel,
     out: &mut AudiencePage,
 ) {
+    let at = now();
     for openid in openids {
         match known.get(&openid) {
-            Some(f) if !reachable(f) => out.skipped += 1,
+            Some(f) if !reachable(f, channel, at) => out.skipped += 1,
             _ => out.recipients.push(openid),
         }
     }
@@ -130,7 +163,7 @@ async fn signed_up(
         next: page.next_cursor,
         ..AudiencePage::default()
     };
-    honour_preferences(openids, &known, &mut out);
+    honour_preferences(openids, &known, push.channel, &mut out);
     Ok(out)
 }
 
@@ -153,6 +186,26 @@ fn valid_openid(line: &str) -> bool {
         && line
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A line of a WeCom push's list: a member id (letters, digits, `_ - . @`), `party:<id>`,
+/// `tag:<id>` or `@all`.
+fn valid_wecom_entry(line: &str) -> bool {
+    let numeric =
+        |id: &str| !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit());
+    if let Some(id) = line.strip_prefix(WECOM_PARTY_PREFIX) {
+        return numeric(id);
+    }
+    if let Some(id) = line.strip_prefix(WECOM_TAG_PREFIX) {
+        return numeric(id);
+    }
+    line == WECOM_ALL
+        || (!line.is_empty()
+            && line.len() <= MAX_OPENID_LEN
+            && !line.starts_with('@')
+            && line
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@')))
 }
 
 async fn uploaded(
@@ -208,7 +261,12 @@ async fn uploaded(
         if line.is_empty() {
             continue;
         }
-        if valid_openid(line) {
+        let valid = if push.channel == Channel::Wecom {
+            valid_wecom_entry(line)
+        } else {
+            valid_openid(line)
+        };
+        if valid {
             openids.push(line.to_string());
         } else {
             page.skipped += 1;
@@ -218,7 +276,7 @@ async fn uploaded(
         .store
         .find_followers(&push.account_id, &openids)
         .await?;
-    honour_preferences(openids, &known, &mut page);
+    honour_preferences(openids, &known, push.channel, &mut page);
     Ok(page)
 }
 
@@ -235,6 +293,46 @@ mod tests {
         assert_eq!(lines, ["o1", "o2"]);
         assert_eq!(used, 6);
         assert_eq!(complete_lines(b"o1o2", false).1, 0);
+    }
+
+    #[test]
+    fn wecom_entries_are_checked() {
+        for ok in ["user000001", "zhang.san@corp", "party:2", "tag:17", "@all"] {
+            assert!(valid_wecom_entry(ok), "{ok}");
+        }
+        for bad in ["party:", "party:x", "tag:-1", "@everyone", "a b", ""] {
+            assert!(!valid_wecom_entry(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn customer_service_needs_an_interaction_within_48_hours() {
+        let at = now();
+        let mut f = Follower {
+            account_id: livenotify::domain::AccountId::new("wxcs").unwrap(),
+            openid: "o1".into(),
+            unionid: None,
+            subscribed: true,
+            subscribe_time: None,
+            unsubscribed_at: None,
+            remark: String::new(),
+            tag_ids: Vec::new(),
+            subscribe_scene: None,
+            qr_scene: None,
+            language: None,
+            last_interaction_at: None,
+            muted: false,
+            synced_at: None,
+            updated_at: at,
+        };
+        assert!(reachable(&f, Channel::Template, at));
+        assert!(!reachable(&f, Channel::CustomerService, at));
+        f.last_interaction_at = Some(at - chrono::Duration::hours(47));
+        assert!(reachable(&f, Channel::CustomerService, at));
+        f.last_interaction_at = Some(at - chrono::Duration::hours(49));
+        assert!(!reachable(&f, Channel::CustomerService, at));
+        f.muted = true;
+        assert!(!reachable(&f, Channel::Template, at));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What sending a push needs besides the recipients, loaded once per push and instance.
 
-use livenotify::domain::{AccountKind, Channel, Push, PushId};
-use livenotify::notification::{NotificationError, PreparedTemplate, landing_url};
+use livenotify::domain::{Push, PushId};
+use livenotify::notification::{NotificationError, PreparedMessage, landing_url};
 use livenotify::platform::{CredentialsError, Platform};
 use livenotify::store::StoreError;
 use livenotify::wechat::TokenAccount;
@@ -14,9 +14,6 @@ pub enum ContextError {
     /// The message cannot be rendered (missing template, bad placeholder, field too long).
     #[error(transparent)]
     Notification(#[from] NotificationError),
-    /// The channel does not fit the account or is not available yet.
-    #[error("{0}")]
-    Channel(String),
     /// The account cannot get a token (e.g. WeCom without agent id).
     #[error("公众号凭据不可用：{0}")]
     Credentials(String),
@@ -40,8 +37,8 @@ impl ContextError {
 pub struct PushContext {
     /// Credentials to send with.
     pub account: TokenAccount,
-    /// The rendered message.
-    pub template: PreparedTemplate,
+    /// The rendered message, on the push's channel.
+    pub message: PreparedMessage,
 }
 
 /// Contexts by push, for the life of the instance (a push's message is fixed once it starts).
@@ -72,22 +69,11 @@ impl ContextCache {
 }
 
 async fn load(platform: &Platform, push: &Push) -> Result<PushContext, ContextError> {
-    if push.channel != Channel::Template {
-        return Err(ContextError::Channel(format!(
-            "渠道 {:?} 暂不支持，目前只能发送模板消息",
-            push.channel
-        )));
-    }
     let account = platform.store.get_account(&push.account_id).await?;
-    if account.kind != AccountKind::Service {
-        return Err(ContextError::Channel(format!(
-            "模板消息只能由服务号发送，{} 不是服务号",
-            account.name
-        )));
-    }
     let course = platform.store.get_course(push.course_id).await?;
     let url = landing_url(&platform.config.public_base_url, course.id);
-    let template = PreparedTemplate::render(&course, &push.account_id, Some(url))?;
+    // Checks the channel against the account and every length rule of the channel.
+    let message = PreparedMessage::render(push.channel, &course, &account, url)?;
     let account = platform
         .token_account(&push.account_id)
         .await
@@ -95,5 +81,5 @@ async fn load(platform: &Platform, push: &Push) -> Result<PushContext, ContextEr
             CredentialsError::Store(s) => ContextError::Store(s),
             other => ContextError::Credentials(other.to_string()),
         })?;
-    Ok(PushContext { account, template })
+    Ok(PushContext { account, message })
 }

@@ -13,11 +13,12 @@
 use crate::context::{ContextError, PushContext};
 use crate::crash::CrashPoint;
 use crate::lifecycle;
+use crate::outgoing::{self, Accepted};
 use crate::{Deps, JobError};
 use futures::StreamExt;
 use livenotify::domain::{Delivery, DeliveryStatus, Push, PushId, PushStatus, now};
 use livenotify::jobs::PushJob;
-use livenotify::notification::client_msg_id;
+use livenotify::notification::{AddressedMessage, client_msg_id};
 use livenotify::rate_limit::TokenBucket;
 use livenotify::store::{CounterDelta, StoreError};
 use livenotify::wechat::{ErrorAction, UserSkip, WechatError};
@@ -41,6 +42,23 @@ fn tally_of(status: DeliveryStatus) -> Option<Tally> {
         s if s.was_sent() => Some(Tally::Sent),
         _ => None,
     }
+}
+
+/// Why a delivery claimed earlier but never recorded is not sent again (channels without an
+/// idempotency key), for admins.
+const INTERRUPTED: &str = "上次发送中断，结果未知；该渠道无法去重，为避免重复发送未重发";
+
+/// What the table knows of a recipient's consent for a subscription template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConsentState {
+    /// No consent left: skip without calling WeChat.
+    None,
+    /// A one-time consent is available; the send uses it.
+    OneTime,
+    /// Subscribed long-term: sends do not use anything up.
+    LongTerm,
+    /// No record: WeChat decides (43101 if there is none).
+    Unknown,
 }
 
 /// Why a recipient has no outcome yet.
@@ -84,6 +102,8 @@ struct Batch<'a> {
     context: Arc<PushContext>,
     bucket: Arc<TokenBucket>,
     stop: StopFlag,
+    /// Deliveries recorded as sent, for one check of early receipts per batch.
+    sent: std::sync::Mutex<Vec<Delivery>>,
 }
 
 impl Batch<'_> {
@@ -139,25 +159,64 @@ impl Batch<'_> {
                     reason: "claimed but not readable yet",
                 })?;
             if let Some(tally) = tally_of(existing.status) {
+                if existing.status == DeliveryStatus::Sent {
+                    // Recorded by an earlier delivery of this batch that may have died before
+                    // settling its early receipts: look again.
+                    self.settle_later(existing);
+                }
                 return Ok(tally);
             }
-            // Claimed before but never recorded: the earlier worker died, or is sending right
-            // now. Send again with the same client_msg_id; WeChat drops the repeat.
             delivery = existing;
+            if !self.context.message.resend_is_dropped() {
+                // Claimed before but never recorded, on a channel without an idempotency
+                // key: the earlier send may have reached the user. At most once: record it
+                // as failed instead of risking a second message.
+                delivery.status = DeliveryStatus::Failed;
+                delivery.error_message = Some(INTERRUPTED.into());
+                delivery.updated_at = now();
+                return self.record(delivery, Tally::Failed).await;
+            }
+            // Claimed before but never recorded: the earlier worker died, or is sending right
+            // now. Send again with the same idempotency key; WeChat drops the repeat.
         }
+        let consent = self.context.message.consent_template();
+        let long_term = match consent {
+            Some(template) => match self.consent_state(openid, template).await? {
+                ConsentState::None => {
+                    delivery.status = DeliveryStatus::Skipped;
+                    delivery.error_message = Some(UserSkip::NoConsent.as_str().into());
+                    delivery.updated_at = now();
+                    return self.record(delivery, Tally::Skipped).await;
+                }
+                ConsentState::LongTerm => true,
+                ConsentState::OneTime | ConsentState::Unknown => false,
+            },
+            None => false,
+        };
         self.crash(CrashPoint::BeforeSend, openid)?;
-        let message = self
-            .context
-            .template
-            .to(openid, Some(delivery.client_msg_id.clone()));
+        let message = self.context.message.to(openid, &delivery.client_msg_id);
         let (result, attempts) = self.send_with_retries(&message).await;
         delivery.attempts += attempts;
         delivery.updated_at = now();
         let tally = match result {
-            Ok(msgid) => {
+            Ok(accepted) if accepted.unreached => {
+                delivery.status = DeliveryStatus::Skipped;
+                delivery.msgid = None;
+                delivery.error_message = Some("wecom_recipient_invalid".into());
+                Tally::Skipped
+            }
+            Ok(accepted) => {
                 self.crash(CrashPoint::AfterSend, openid)?;
+                if let Some(template) = consent
+                    && !long_term
+                {
+                    // One send per consent: the count the next push sees goes down now.
+                    store
+                        .use_consent(&self.push.account_id, openid, template, now())
+                        .await?;
+                }
                 delivery.status = DeliveryStatus::Sent;
-                delivery.msgid = Some(msgid.to_string());
+                delivery.msgid = accepted.msgid;
                 delivery.error_code = None;
                 delivery.error_message = None;
                 Tally::Sent
@@ -173,10 +232,21 @@ impl Batch<'_> {
                     return Err(Pending::Fatal(error));
                 }
                 ErrorAction::SkipUser => {
-                    if error.user_skip() == Some(UserSkip::NotFollowing) {
-                        store
-                            .mark_unsubscribed(&self.push.account_id, openid, now())
-                            .await?;
+                    match (error.user_skip(), consent) {
+                        (Some(UserSkip::NotFollowing), _) => self.unfollowed(openid).await?,
+                        (Some(UserSkip::NoConsent), Some(template)) => {
+                            // WeChat knows of no consent left: so should the next push.
+                            store
+                                .record_consent_send_result(
+                                    &self.push.account_id,
+                                    openid,
+                                    template,
+                                    livenotify::wechat::error::ERR_NO_CONSENT,
+                                    now(),
+                                )
+                                .await?;
+                        }
+                        _ => {}
                     }
                     delivery.status = DeliveryStatus::Skipped;
                     delivery.error_code = error.errcode();
@@ -197,6 +267,47 @@ impl Batch<'_> {
                 }
             },
         };
+        self.record(delivery, tally).await
+    }
+
+    /// WeChat says `openid` no longer follows: marked unsubscribed and, as the unsubscribe
+    /// callback does, counted out of the account's followers once (with the state change).
+    async fn unfollowed(&self, openid: &str) -> Result<(), StoreError> {
+        let store = &self.deps.platform.store;
+        if store
+            .mark_unsubscribed(&self.push.account_id, openid, now())
+            .await?
+        {
+            store
+                .adjust_follower_count(&self.push.account_id, -1)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether `openid` may get a message on subscription `template`, as far as the table
+    /// knows (consents come from the callbacks' popup and settings events).
+    async fn consent_state(&self, openid: &str, template: &str) -> Result<ConsentState, Pending> {
+        let found = self
+            .deps
+            .platform
+            .store
+            .find_consent(&self.push.account_id, openid, template)
+            .await?;
+        Ok(match found {
+            // Granted where the platform did not see it (before it existed): WeChat decides.
+            None => ConsentState::Unknown,
+            Some(c) if c.accepted && c.long_term => ConsentState::LongTerm,
+            Some(c) if c.available > 0 => ConsentState::OneTime,
+            Some(_) => ConsentState::None,
+        })
+    }
+
+    /// Writes the outcome, conditional on the record still saying `sending`; settles a
+    /// receipt that beat this write.
+    async fn record(&self, delivery: Delivery, tally: Tally) -> Result<Tally, Pending> {
+        let store = &self.deps.platform.store;
+        let openid = delivery.openid.as_str();
         match store
             .update_delivery(&delivery, &[DeliveryStatus::Sending])
             .await
@@ -211,20 +322,49 @@ impl Batch<'_> {
             }
             Err(e) => return Err(e.into()),
         }
-        if delivery.status == DeliveryStatus::Sent {
-            // A receipt that beat this write waits, parked under the msgid.
-            livenotify::receipts::settle_parked(store, &delivery, now()).await?;
-        }
         self.crash(CrashPoint::AfterRecord, openid)?;
+        if delivery.status == DeliveryStatus::Sent {
+            self.settle_later(delivery);
+        }
         Ok(tally)
+    }
+
+    /// Queues a sent delivery for the batch's check of receipts that beat its record.
+    fn settle_later(&self, delivery: Delivery) {
+        if delivery.msgid.is_some() {
+            self.sent
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(delivery);
+        }
+    }
+
+    /// Settles the receipts that arrived before their sends were recorded (parked under
+    /// their msgids): one read for the whole batch, a settle only where one waits.
+    async fn settle_early_receipts(&self) -> Result<(), StoreError> {
+        let sent = std::mem::take(&mut *self.sent.lock().unwrap_or_else(|p| p.into_inner()));
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let store = &self.deps.platform.store;
+        let msgids: Vec<String> = sent.iter().filter_map(|d| d.msgid.clone()).collect();
+        let parked = store
+            .parked_receipt_msgids(&self.push.account_id, &msgids)
+            .await?;
+        for delivery in sent {
+            if delivery.msgid.as_ref().is_some_and(|m| parked.contains(m)) {
+                livenotify::receipts::settle_parked(store, &delivery, now()).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Sends, retrying busy / network / twice-rejected-token errors with backoff. `Err(None)`:
     /// the batch was stopped before a send succeeded. Returns the attempts made.
     async fn send_with_retries(
         &self,
-        message: &livenotify::wechat::TemplateMessage,
-    ) -> (Result<i64, Option<WechatError>>, u32) {
+        message: &AddressedMessage,
+    ) -> (Result<Accepted, Option<WechatError>>, u32) {
         let settings = &self.deps.settings;
         let tokens = &self.deps.platform.tokens;
         let client = tokens.client();
@@ -237,11 +377,11 @@ impl Batch<'_> {
             attempt += 1;
             let result = tokens
                 .call(&self.context.account, |token| async move {
-                    client.send_template(&token, message).await
+                    outgoing::send(client, &token, message).await
                 })
                 .await;
             match result {
-                Ok(msgid) => return (Ok(msgid), attempt),
+                Ok(accepted) => return (Ok(accepted), attempt),
                 Err(e)
                     if matches!(
                         e.action(),
@@ -373,6 +513,7 @@ pub async fn send_batch(
             .bucket(&push.account_id, deps.settings.rate_per_second),
         context,
         stop: StopFlag::default(),
+        sent: std::sync::Mutex::default(),
     };
     let mut delta = CounterDelta::default();
     let mut stopped = false;
@@ -406,6 +547,7 @@ pub async fn send_batch(
             () = run.watch_status() => {}
         }
     }
+    run.settle_early_receipts().await?;
     if let Some(error) = fatal {
         lifecycle::fail(store, push_id, &lifecycle::fatal_reason(&error)).await?;
         return Ok(());

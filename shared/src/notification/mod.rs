@@ -6,10 +6,16 @@
 //! with its own idempotency key ([`client_msg_id`]). The admin API's preview and test-send use
 //! the same functions, so what an admin sees is what followers get.
 
+mod channel;
 mod idempotency;
 mod placeholders;
 mod template;
 
+pub use channel::{
+    AddressedMessage, CUSTOM_DESCRIPTION_MAX_CHARS, CUSTOM_TITLE_MAX_CHARS, PreparedMessage,
+    PreparedSubscription, WECOM_ALL, WECOM_DUPLICATE_WINDOW_SECS, WECOM_PARTY_PREFIX,
+    WECOM_TAG_PREFIX, channel_fits, channel_name, wecom_recipients,
+};
 pub use idempotency::client_msg_id;
 pub use placeholders::{CourseFields, PLACEHOLDERS};
 pub use template::{NotificationError, PreparedTemplate, landing_url};

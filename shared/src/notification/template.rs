@@ -33,6 +33,24 @@ pub enum NotificationError {
     /// A filled field breaks WeChat's rule for its type (what WeChat would refuse with 47003).
     #[error("模板字段不符合微信规则：{0}")]
     Field(WechatError),
+    /// The push's channel cannot be used by the sending account (or lacks its settings).
+    #[error("{account} 不能发送{channel}")]
+    ChannelUnavailable {
+        /// The channel's name.
+        channel: &'static str,
+        /// The account's name.
+        account: String,
+    },
+    /// A rendered text is longer than the channel allows.
+    #[error("{what}有 {len} 个字符，最多 {max} 个")]
+    TooLong {
+        /// Which text.
+        what: String,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// The landing page of a course (follow gate, then the live room): where a notification opens.

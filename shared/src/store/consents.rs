@@ -127,4 +127,33 @@ impl Store {
         )
         .await
     }
+
+    /// Uses one one-time consent after a send on it succeeded (`available` goes down by one,
+    /// never below zero). Returns false when none was left to use (a long-term consent, or a
+    /// consent granted where the platform did not see it).
+    pub async fn use_consent(
+        &self,
+        account: &AccountId,
+        openid: &str,
+        template_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::consent(
+                account,
+                openid,
+                template_id,
+            ))))
+            .update_expression("ADD available :minus SET updated_at = :at")
+            .condition_expression("available > :zero")
+            .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":at", AttributeValue::S(sort_key_time(at)))
+            .send()
+            .await;
+        super::error::applied("UpdateItem", result)
+    }
 }

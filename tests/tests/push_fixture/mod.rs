@@ -135,7 +135,7 @@ pub async fn course(store: &Store, account: &AccountId, title: &str) -> Course {
     course
 }
 
-/// Creates a pending push (as the admin API does) and enqueues its plan.
+/// Creates a pending template push (as the admin API does) and enqueues its plan.
 pub async fn start_push(
     platform: &Platform,
     account: &Account,
@@ -143,12 +143,32 @@ pub async fn start_push(
     audience: Audience,
     scheduled_at: Option<livenotify::domain::Timestamp>,
 ) -> PushId {
+    start_push_on(
+        platform,
+        account,
+        course,
+        audience,
+        scheduled_at,
+        Channel::Template,
+    )
+    .await
+}
+
+/// Creates a pending push on `channel` and enqueues its plan.
+pub async fn start_push_on(
+    platform: &Platform,
+    account: &Account,
+    course: &Course,
+    audience: Audience,
+    scheduled_at: Option<livenotify::domain::Timestamp>,
+    channel: Channel,
+) -> PushId {
     let push = Push {
         id: PushId::generate(),
         course_id: course.id,
         account_id: account.id.clone(),
         audience,
-        channel: Channel::Template,
+        channel,
         status: PushStatus::Pending,
         scheduled_at,
         created_by: "tester".into(),
@@ -192,13 +212,40 @@ pub async fn wait_for(store: &Store, id: PushId, states: &[PushStatus], limit: D
 
 /// Template messages the sandbox received, per recipient.
 pub fn messages_per_recipient(sandbox: &wechat_sandbox::Sandbox) -> HashMap<String, usize> {
+    messages_of(sandbox, wechat_sandbox::MessageKind::Template)
+}
+
+/// Messages of one kind (API) the sandbox received, per recipient.
+pub fn messages_of(
+    sandbox: &wechat_sandbox::Sandbox,
+    kind: wechat_sandbox::MessageKind,
+) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for m in sandbox.messages() {
-        if m.kind == wechat_sandbox::MessageKind::Template {
+        if m.kind == kind {
             *counts.entry(m.touser).or_insert(0) += 1;
         }
     }
     counts
+}
+
+/// Uploads a newline-separated recipient list to the stack's bucket; its audience.
+pub async fn upload_list(platform: &Platform, lines: &[&str]) -> Audience {
+    let key = format!("push-lists/{}.txt", PushId::generate());
+    let body = lines.join("\n");
+    platform
+        .s3
+        .put_object()
+        .bucket(&platform.config.bucket)
+        .key(&key)
+        .body(body.into_bytes().into())
+        .send()
+        .await
+        .expect("upload list");
+    Audience::OpenidList {
+        s3_key: key,
+        count: lines.len() as u64,
+    }
 }
 
 /// Asserts every one of `openids` got exactly one message and nobody else got any.
