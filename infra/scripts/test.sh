@@ -28,4 +28,6 @@ fi
 
 log "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
+log "benchmark smoke (tiny sizes; the real runs are make bench)"
+bash "$ROOT/infra/scripts/bench.sh" smoke
 log "all tests passed"

@@ -21,3 +21,4 @@ pub mod store;
 pub mod sync;
 pub mod telemetry;
 pub mod wechat;
+pub mod key_secret;
