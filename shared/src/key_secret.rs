@@ -125,9 +125,11 @@ mod tests {
 
     #[test]
     fn parses_the_documented_shape_and_names_what_is_wrong() {
-        let keys =
-            DeploymentKeys::parse("s", r#"{"secrets_key":"a","signing_key":"b"}"#).unwrap();
-        assert_eq!((keys.secrets_key.as_str(), keys.signing_key.as_str()), ("a", "b"));
+        let keys = DeploymentKeys::parse("s", r#"{"secrets_key":"a","signing_key":"b"}"#).unwrap();
+        assert_eq!(
+            (keys.secrets_key.as_str(), keys.signing_key.as_str()),
+            ("a", "b")
+        );
         assert_eq!(format!("{keys:?}"), "DeploymentKeys { .. }");
 
         let err = DeploymentKeys::parse("s", r#"{"secrets_key":"topsecret"}"#).unwrap_err();

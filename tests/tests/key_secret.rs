@@ -113,7 +113,13 @@ async fn configuration_reads_the_keys_from_the_secret_at_start_up() {
     pairs.push(("KEYS_SECRET_ID", bad.as_str()));
     let err = CoreConfig::from_env(&Env::from_pairs(&pairs)).unwrap_err();
     assert!(
-        matches!(err, ConfigError::Invalid { name: "SIGNING_KEY", .. }),
+        matches!(
+            err,
+            ConfigError::Invalid {
+                name: "SIGNING_KEY",
+                ..
+            }
+        ),
         "{err}"
     );
 
@@ -122,7 +128,13 @@ async fn configuration_reads_the_keys_from_the_secret_at_start_up() {
     pairs.push(("KEYS_SECRET_ID", "livenotify-never-created"));
     let err = CoreConfig::from_env(&Env::from_pairs(&pairs)).unwrap_err();
     assert!(
-        matches!(err, ConfigError::Invalid { name: "KEYS_SECRET_ID", .. }),
+        matches!(
+            err,
+            ConfigError::Invalid {
+                name: "KEYS_SECRET_ID",
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("livenotify-never-created"));

@@ -34,7 +34,9 @@ fn every_function_is_a_cargo_lambda_build_with_its_own_role_logs_memory_and_time
     let globals = &template["Globals"]["Function"];
     assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
     assert_eq!(
-        globals["Architectures"][0].as_str().or(tagged(&globals["Architectures"][0])),
+        globals["Architectures"][0]
+            .as_str()
+            .or(tagged(&globals["Architectures"][0])),
         Some("Architecture")
     );
     let functions = functions(&template);
@@ -46,7 +48,10 @@ fn every_function_is_a_cargo_lambda_build_with_its_own_role_logs_memory_and_time
             "{name}"
         );
         let p = &f["Properties"];
-        assert!(p["MemorySize"].as_u64().is_some(), "{name} has no MemorySize");
+        assert!(
+            p["MemorySize"].as_u64().is_some(),
+            "{name} has no MemorySize"
+        );
         assert!(p["Timeout"].as_u64().is_some(), "{name} has no Timeout");
         let role = tagged(&p["Role"]).unwrap_or_else(|| panic!("{name} has no own Role"));
         let role_id = role.trim_end_matches(".Arn");
@@ -86,7 +91,10 @@ fn queue_triggers_have_dlqs_partial_batches_and_six_times_the_timeout() {
         let Some(events) = p["Events"].as_mapping() else {
             continue;
         };
-        for event in events.values().filter(|e| e["Type"].as_str() == Some("SQS")) {
+        for event in events
+            .values()
+            .filter(|e| e["Type"].as_str() == Some("SQS"))
+        {
             let queue_arn = tagged(&event["Properties"]["Queue"]).expect("queue");
             let queue = &resources(&template)[queue_arn.trim_end_matches(".Arn")]["Properties"];
             let timeout = p["Timeout"].as_u64().expect("timeout");
@@ -138,7 +146,10 @@ fn no_secret_reaches_a_parameter_default_or_the_environment() {
     let template = template();
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
         .expect("read");
-    assert!(!text.contains("{{resolve:"), "dynamic references end up in plain env");
+    assert!(
+        !text.contains("{{resolve:"),
+        "dynamic references end up in plain env"
+    );
     for (name, parameter) in template["Parameters"].as_mapping().expect("Parameters") {
         let name = name.as_str().expect("name");
         if name.to_lowercase().contains("secret") {

@@ -49,10 +49,9 @@ impl CallbackPath {
         let (content, signup) = match &incoming.kind {
             IncomingKind::Subscribe { event_key } => {
                 match event_key.as_deref().and_then(Scene::from_event_key) {
-                    Some(Scene::Course(course)) => (
-                        format!("报名成功：课程 {course}，开课前会提醒您。"),
-                        true,
-                    ),
+                    Some(Scene::Course(course)) => {
+                        (format!("报名成功：课程 {course}，开课前会提醒您。"), true)
+                    }
                     None => ("感谢关注！发送“课程”查看近期直播。".to_string(), false),
                 }
             }
@@ -92,9 +91,7 @@ mod tests {
             // Open the reply as a WeChat client would: it is signed over its Encrypt.
             let query = CallbackQuery {
                 signature: event.query().signature,
-                msg_signature: Some(
-                    extract(&outcome.reply, "MsgSignature").expect("MsgSignature"),
-                ),
+                msg_signature: Some(extract(&outcome.reply, "MsgSignature").expect("MsgSignature")),
                 ..event.query()
             };
             let opened = callback::open(
@@ -105,8 +102,16 @@ mod tests {
                 workload.now,
             )
             .unwrap();
-            assert!(opened.xml.contains(&format!("oBench{i:022}")), "{}", opened.xml);
-            assert!(opened.xml.contains(if outcome.signup { "报名成功" } else { "感谢关注" }));
+            assert!(
+                opened.xml.contains(&format!("oBench{i:022}")),
+                "{}",
+                opened.xml
+            );
+            assert!(opened.xml.contains(if outcome.signup {
+                "报名成功"
+            } else {
+                "感谢关注"
+            }));
         }
         assert_eq!(signups, workload.expected_signups());
     }
@@ -120,7 +125,10 @@ mod tests {
         assert!(path.handle(&event).is_err());
         let mut event = workload.events[0].clone();
         event.signature = "0".repeat(40);
-        assert!(matches!(path.handle(&event), Err(CallbackError::BadSignature)));
+        assert!(matches!(
+            path.handle(&event),
+            Err(CallbackError::BadSignature)
+        ));
     }
 
     fn extract(xml: &str, tag: &str) -> Option<String> {

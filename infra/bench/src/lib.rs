@@ -4,5 +4,5 @@
 pub mod callback_path;
 pub mod latency;
 pub mod peers;
-pub mod workload;
 pub mod runtime_api;
+pub mod workload;

@@ -40,7 +40,9 @@ pub struct RuntimeApi {
 impl RuntimeApi {
     /// Queues an event under `request_id`.
     pub fn push_event(&self, request_id: &str, payload: Vec<u8>) {
-        self.lock().events.push_back((request_id.to_string(), payload));
+        self.lock()
+            .events
+            .push_back((request_id.to_string(), payload));
         self.changed.notify_waiters();
     }
 
@@ -104,7 +106,10 @@ async fn next(State(api): State<RuntimeApi>) -> Response {
                     "lambda-runtime-invoked-function-arn",
                     "arn:aws:lambda:us-east-1:000000000000:function:bench".to_string(),
                 ),
-                ("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".to_string()),
+                (
+                    "lambda-runtime-trace-id",
+                    "Root=1-00000000-000000000000000000000000".to_string(),
+                ),
                 ("content-type", "application/json".to_string()),
             ] {
                 if let Ok(value) = HeaderValue::from_str(&value) {
@@ -123,7 +128,11 @@ fn record(api: &RuntimeApi, id: String, answer: Answer) -> StatusCode {
     StatusCode::ACCEPTED
 }
 
-async fn response(State(api): State<RuntimeApi>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+async fn response(
+    State(api): State<RuntimeApi>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
     record(&api, id, Answer::Response(body.to_vec()))
 }
 

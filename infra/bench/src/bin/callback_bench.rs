@@ -22,18 +22,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     let python = std::env::var("LIVENOTIFY_PYTHON").unwrap_or_else(|_| {
-        bench_dir.join("../../.venv/bin/python").to_string_lossy().into_owned()
+        bench_dir
+            .join("../../.venv/bin/python")
+            .to_string_lossy()
+            .into_owned()
     });
     let node = std::env::var("LIVENOTIFY_NODE").unwrap_or_else(|_| "node".into());
 
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
     let workload = Workload::generate(events, now);
-    let file = std::env::temp_dir().join(format!("livenotify-callback-{}.json", std::process::id()));
+    let file =
+        std::env::temp_dir().join(format!("livenotify-callback-{}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_vec(&workload)?)?;
 
     let rust = run_rust(&workload, iterations)?;
-    let python = peers::run(&python, &bench_dir.join("python/callback_bench.py"), &file, iterations);
-    let node = peers::run(&node, &bench_dir.join("node/callback_bench.js"), &file, iterations);
+    let python = peers::run(
+        &python,
+        &bench_dir.join("python/callback_bench.py"),
+        &file,
+        iterations,
+    );
+    let node = peers::run(
+        &node,
+        &bench_dir.join("node/callback_bench.js"),
+        &file,
+        iterations,
+    );
     let _ = std::fs::remove_file(&file);
     let runs = [rust, python?, node?];
 
@@ -55,7 +69,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{events} distinct safe-mode subscribe events x {iterations} iterations, one thread each ({} course scans per pass)\n",
         workload.expected_signups()
     );
-    println!("| implementation | events/s per core (CPU time) | events/s (wall) | p50 | p99 | livenotify is × faster (CPU) |");
+    println!(
+        "| implementation | events/s per core (CPU time) | events/s (wall) | p50 | p99 | livenotify is × faster (CPU) |"
+    );
     println!("|---|---|---|---|---|---|");
     for run in &runs {
         let s = run.summary();

@@ -29,7 +29,10 @@ struct Measured {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dist = PathBuf::from(args.next().ok_or("usage: coldstart_bench DIST_DIR [RUNS]")?);
+    let dist = PathBuf::from(
+        args.next()
+            .ok_or("usage: coldstart_bench DIST_DIR [RUNS]")?,
+    );
     let runs: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(5);
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| "AWS_ENDPOINT_URL must point at moto (make bench starts one)")?;
@@ -38,7 +41,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clients = AwsClients::from_env().await;
     livenotify::store::schema::create_table_if_absent(&clients.dynamodb, &table).await?;
 
-    println!("| function | binary | zip | ready for first event (p50 / max of {runs}) | first event handled (p50) | peak RSS after it |");
+    println!(
+        "| function | binary | zip | ready for first event (p50 / max of {runs}) | first event handled (p50) | peak RSS after it |"
+    );
     println!("|---|---|---|---|---|---|");
     let mut request = 0;
     for (function, event) in typical_events()? {
@@ -56,7 +61,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let address = listener.local_addr()?;
             let router = api.router();
             let server = tokio::spawn(async move { axum::serve(listener, router).await });
-            let one = cold_start(&api, &address.to_string(), &binary, &table, &endpoint, &event, request).await;
+            let one = cold_start(
+                &api,
+                &address.to_string(),
+                &binary,
+                &table,
+                &endpoint,
+                &event,
+                request,
+            )
+            .await;
             server.abort();
             let (ready, handled, rss) = one.map_err(|e| format!("{function}: {e}"))?;
             measured.ready.push(ready);
@@ -139,7 +153,11 @@ async fn cold_start(
     .await?;
     let (answer, at) = answered_at;
     if let Answer::Error(body) = &answer {
-        return Err(format!("the typical event failed: {}", String::from_utf8_lossy(body)).into());
+        return Err(format!(
+            "the typical event failed: {}",
+            String::from_utf8_lossy(body)
+        )
+        .into());
     }
     let rss = vm_hwm_kib(pid);
     child.kill().await?;
@@ -204,7 +222,10 @@ fn typical_events() -> Result<Vec<(&'static str, Vec<u8>)>, serde_json::Error> {
         trigger: SyncTrigger::Schedule,
     };
     Ok(vec![
-        ("wechat-callback", http_event("GET", &format!("/c/{}", CourseId::generate()))),
+        (
+            "wechat-callback",
+            http_event("GET", &format!("/c/{}", CourseId::generate())),
+        ),
         ("admin-api", http_event("GET", "/api/health")),
         ("qr-generator", sqs(serde_json::to_string(&qr)?)),
         ("push-worker", sqs(serde_json::to_string(&PushJob::Tick)?)),
