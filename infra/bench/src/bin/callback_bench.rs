@@ -108,7 +108,15 @@ fn run_rust(workload: &Workload, iterations: u32) -> Result<Run, Box<dyn std::er
     // Keeps the replies observable so the optimiser cannot drop the work.
     std::hint::black_box(bytes);
     Ok(Run {
-        name: format!("livenotify {} (Rust, release)", env!("CARGO_PKG_VERSION")),
+        name: format!(
+            "livenotify {} (Rust, {})",
+            env!("CARGO_PKG_VERSION"),
+            if cfg!(debug_assertions) {
+                "debug build: not a figure"
+            } else {
+                "release"
+            }
+        ),
         events: latencies.len() as u64,
         signups,
         wall_ns,
