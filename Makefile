@@ -55,3 +55,32 @@ load:
 	  && export LIVENOTIFY_TEST_AWS_ENDPOINT=http://127.0.0.1:$$P && export_moto_env $$P \
 	  && LIVENOTIFY_LOAD_USERS=$${LIVENOTIFY_LOAD_USERS:-1000} LIVENOTIFY_LOAD_CONCURRENCY=$${LIVENOTIFY_LOAD_CONCURRENCY:-32} \
 	     cargo nextest run -p livenotify-tests --test callback_load --no-capture'
+
+## The five Lambda artifacts (dist/lambda/<arch>/<function>/bootstrap.zip) and their sizes;
+## installs cargo-lambda and zig into .venv. LAMBDA_ARCH=arm64|x86_64 (default: arm64 if possible).
+.PHONY: build-lambdas
+build-lambdas:
+	@bash infra/scripts/build-lambdas.sh
+
+## Every benchmark behind BENCHMARKS.md (long; never part of `make test`).
+.PHONY: bench bench-callback bench-coldstart bench-export bench-smoke
+bench: bench-callback bench-coldstart bench-push bench-sync bench-export
+
+## Callback CPU path: livenotify vs wechatpy vs Node wechat-crypto, same events, same run.
+bench-callback:
+	@bash infra/scripts/bench.sh callback
+
+## Cold start, sizes and peak RSS of the release binaries (runs `make build-lambdas` for this
+## machine's architecture first).
+bench-coldstart:
+	@LAMBDA_ARCH=$${LAMBDA_ARCH:-$$( [ "$$(uname -m)" = x86_64 ] && echo x86_64 || echo arm64)} bash infra/scripts/build-lambdas.sh
+	@bash infra/scripts/bench.sh coldstart
+
+## Export of 1,000,000 rows to CSV and XLSX (results: BENCHMARKS.md, "Exports").
+bench-export:
+	cargo build -p admin-api --example export_bench
+	/usr/bin/time -v $${CARGO_TARGET_DIR:-target}/debug/examples/export_bench 1000000
+
+## The benchmarks with tiny sizes (part of `make test`, so they cannot rot).
+bench-smoke:
+	@bash infra/scripts/bench.sh smoke

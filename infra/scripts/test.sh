@@ -33,4 +33,6 @@ log "cfn-lint template.yaml"
 
 log "admin console end-to-end tests (headless Chromium against a local stack)"
 bash "$ROOT/tests/e2e/run.sh"
+log "benchmark smoke (tiny sizes; the real runs are make bench)"
+bash "$ROOT/infra/scripts/bench.sh" smoke
 log "all tests passed"

@@ -200,7 +200,12 @@ pub struct QueueUrls {
 impl CoreConfig {
     /// Reads the shared settings.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
-        let secrets_key = env.required("SECRETS_KEY", "base64 key that seals account secrets")?;
+        let fetched = keys_from_secret(env)?;
+        let secrets_key = match (env.optional("SECRETS_KEY"), &fetched) {
+            (Some(key), _) => key,
+            (None, Some(keys)) => keys.secrets_key.clone(),
+            (None, None) => env.required("SECRETS_KEY", "base64 key that seals account secrets")?,
+        };
         crate::secrets::SecretBox::from_base64(&secrets_key).map_err(|e| ConfigError::Invalid {
             name: "SECRETS_KEY",
             reason: e.to_string(),
@@ -225,7 +230,10 @@ impl CoreConfig {
                 "PUBLIC_BASE_URL",
                 "public base URL of the HTTP API (landing pages, OAuth redirects)",
             )?,
-            signing_key: signing_key(env)?,
+            signing_key: match (env.optional("SIGNING_KEY"), fetched) {
+                (None, Some(keys)) => checked_signing_key(keys.signing_key)?,
+                _ => signing_key(env)?,
+            },
             dead_letters: DeadLetterUrls::from_env(env)?,
         })
     }
@@ -237,6 +245,34 @@ fn signing_key(env: &Env<'_>) -> Result<String, ConfigError> {
         "base64 key signing admin tokens, OAuth state and session cookies",
     )?;
     // Same shape as the sealing key: base64 of 32 random bytes.
+    crate::secrets::SecretBox::from_base64(&key).map_err(|e| ConfigError::Invalid {
+        name: "SIGNING_KEY",
+        reason: e.to_string(),
+    })?;
+    Ok(key)
+}
+
+/// The keys from Secrets Manager when `KEYS_SECRET_ID` is set and the environment lacks one of
+/// them (deployed functions); `None` when the environment has both (local stack, tests).
+fn keys_from_secret(
+    env: &Env<'_>,
+) -> Result<Option<crate::key_secret::DeploymentKeys>, ConfigError> {
+    let name = crate::key_secret::KEYS_SECRET_ID;
+    let Some(secret_id) = env.optional(name) else {
+        return Ok(None);
+    };
+    if env.optional("SECRETS_KEY").is_some() && env.optional("SIGNING_KEY").is_some() {
+        return Ok(None);
+    }
+    crate::key_secret::fetch_blocking(&secret_id)
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid {
+            name,
+            reason: e.to_string(),
+        })
+}
+
+fn checked_signing_key(key: String) -> Result<String, ConfigError> {
     crate::secrets::SecretBox::from_base64(&key).map_err(|e| ConfigError::Invalid {
         name: "SIGNING_KEY",
         reason: e.to_string(),

@@ -11,6 +11,7 @@ pub mod enqueue;
 pub mod export;
 pub mod function;
 pub mod jobs;
+pub mod key_secret;
 pub mod notification;
 pub mod openid_list;
 pub mod platform;
