@@ -67,15 +67,18 @@ export_moto_env() {
 }
 
 # Builds the admin console (functions/admin-api/console) into its dist/, which admin-api
-# embeds; `npm ci` runs only when package-lock.json changed since the last install.
+# embeds; `npm install` runs only when package-lock.json changed since the last install.
 build_console() {
   local dir="$ROOT/functions/admin-api/console" stamp want
   command -v npm >/dev/null || { echo "npm (Node 20+) is required to build the admin console" >&2; exit 1; }
   stamp="$dir/node_modules/.package-lock.sha256"
   want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
   if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-    log "installing the admin console's npm packages (npm ci)"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    log "installing the admin console's npm packages (npm install, from the committed lock)"
+    # Not `npm ci`: npm 11 here writes locks without the other platforms' optional rollup
+    # packages and then `npm ci` refuses its own lock as "out of sync". `npm install` installs
+    # the locked versions and leaves the lock as committed.
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
     echo "$want" >"$stamp"
   fi
   log "building the admin console (vite)"
