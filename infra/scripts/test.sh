@@ -31,6 +31,9 @@ fi
 log "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
 
+log "schemathesis against the local stack's admin API (every operation)"
+bash "$ROOT/infra/scripts/api_fuzz.sh"
+
 log "admin console end-to-end tests (headless Chromium against a local stack)"
 bash "$ROOT/tests/e2e/run.sh"
 log "benchmark smoke (tiny sizes; the real runs are make bench)"

@@ -24,6 +24,6 @@ mod rendered;
 mod single_send;
 
 pub use rendered::{
-    RenderError, RenderedNotification, channel_name, render_for_channel, wechat_refusal,
+    RenderError, RenderedNotification, channel_code, render_for_channel, wechat_refusal,
 };
 pub use single_send::{SingleSendError, send_one};

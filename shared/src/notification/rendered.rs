@@ -34,7 +34,7 @@ pub enum RenderedNotification {
 }
 
 /// The wire name of a channel (as the API and the push records spell it).
-pub fn channel_name(channel: Channel) -> &'static str {
+pub fn channel_code(channel: Channel) -> &'static str {
     match channel {
         Channel::Template => "template",
         Channel::Subscribe => "subscribe",
@@ -54,7 +54,7 @@ pub fn render_for_channel(
 ) -> Result<RenderedNotification, RenderError> {
     match channel {
         Channel::Template => render_template(course, account, public_base_url),
-        other => Err(RenderError::UnsupportedChannel(channel_name(other))),
+        other => Err(RenderError::UnsupportedChannel(channel_code(other))),
     }
 }
 
@@ -66,7 +66,7 @@ fn render_template(
     if account.kind != AccountKind::Service {
         return Err(RenderError::ChannelNotForAccount {
             account: account.name.clone(),
-            channel: channel_name(Channel::Template),
+            channel: channel_code(Channel::Template),
         });
     }
     let url = landing_url(public_base_url, course.id);

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use livenotify::domain::{Account, AccountId, AccountKind, Channel, Course, CourseId};
 use livenotify::notification::{
-    NotificationError, RenderError, RenderedNotification, SingleSendError, channel_name,
+    NotificationError, RenderError, RenderedNotification, SingleSendError, channel_code,
     render_for_channel, send_one,
 };
 use livenotify::platform::CredentialsError;
@@ -100,7 +100,13 @@ fn render_fields(error: &RenderError, account: &AccountId) -> Vec<FieldError> {
             ..
         })) => (format!("{mapping}.fields.{key}"), "invalid_field_value"),
         RenderError::Notification(NotificationError::Field(_)) => (mapping, "invalid_field_value"),
-        RenderError::ChannelNotForAccount { .. } => ("channel".to_string(), "channel_not_allowed"),
+        RenderError::ChannelNotForAccount { .. }
+        | RenderError::Notification(NotificationError::ChannelUnavailable { .. }) => {
+            ("channel".to_string(), "channel_not_allowed")
+        }
+        RenderError::Notification(NotificationError::TooLong { .. }) => {
+            (mapping, "invalid_field_value")
+        }
         RenderError::UnsupportedChannel(_) => ("channel".to_string(), "unsupported_channel"),
     };
     vec![FieldError::new(field, key, message)]
@@ -217,7 +223,7 @@ pub async fn test_send(
     );
     match send_one(&state.platform, &account.id, &rendered, &input.openid).await {
         Ok(msgid) => {
-            tracing::info!(course = %course.id, account = %account.id, channel = channel_name(rendered.channel()), msgid = %msgid, "test message sent");
+            tracing::info!(course = %course.id, account = %account.id, channel = channel_code(rendered.channel()), msgid = %msgid, "test message sent");
             Ok((
                 Extension(AuditTarget(target)),
                 Json(TestSent { sent: true, msgid }),
