@@ -40,7 +40,7 @@ fn every_function_is_a_cargo_lambda_build_with_its_own_role_logs_memory_and_time
         Some("Architecture")
     );
     let functions = functions(&template);
-    assert_eq!(functions.len(), 5);
+    assert_eq!(functions.len(), livenotify::function::FUNCTION_NAMES.len());
     for (name, f) in functions {
         assert_eq!(
             f["Metadata"]["BuildMethod"].as_str(),
@@ -121,7 +121,7 @@ fn queue_triggers_have_dlqs_partial_batches_and_six_times_the_timeout() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 3, "qr, push and sync queues");
+    assert_eq!(checked, 4, "qr, push, sync and export queues");
 }
 
 #[test]

@@ -69,6 +69,11 @@ pub fn functions() -> Vec<livenotify::function::FunctionInfo> {
         qr_generator::FUNCTION,
         push_worker::FUNCTION,
         follower_sync::FUNCTION,
+        // The export worker is a second binary of the admin-api crate.
+        livenotify::function::FunctionInfo {
+            name: "export-worker",
+            version: admin_api::FUNCTION.version,
+        },
     ]
 }
 
