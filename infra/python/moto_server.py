@@ -122,6 +122,21 @@ def queries_read_only_their_partition():
     DynamoResult.execute_result = execute_result
 
 
+def dispatch_without_per_request_overhead():
+    """Per request, moto's host dispatcher lists the moto package's directory to recognise a
+    service name, and werkzeug logs every request line; together they cost about as much CPU
+    as the DynamoDB operation itself. The directory does not change while the server runs, and
+    the request log is noise (errors still go to stderr)."""
+    import logging
+
+    from moto import backends
+    from moto.moto_server import werkzeug_app
+
+    modules = frozenset(backends.list_of_moto_modules())
+    werkzeug_app.backends.list_of_moto_modules = lambda: modules
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -129,6 +144,7 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
     queries_read_only_their_partition()
+    dispatch_without_per_request_overhead()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, serialise_dynamodb(app), threaded=True, use_reloader=False)
 
