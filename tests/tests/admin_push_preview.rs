@@ -13,6 +13,7 @@ use wechat_sandbox::{EncryptionMode, SandboxAccount};
 const SERVICE: &str = "wxpreview0000001";
 const OTHER: &str = "wxpreview0000002";
 const SUBSCRIPTION: &str = "wxpreviewsub0001";
+const WECOM: &str = "wwpreviewwecom01";
 
 fn course_body(title: &str) -> Value {
     json!({
@@ -115,8 +116,8 @@ async fn preview_renders_the_message_as_sent_and_refuses_what_wechat_would_refus
             .contains("thing1")
     );
 
-    // No mapping for the account; a template from a subscription account; a channel not
-    // rendered yet; unknown and malformed ids: each a field error.
+    // No mapping for the account; a template from a subscription account; unknown and
+    // malformed ids: each a field error.
     let cases = [
         (
             json!({"course_id": course, "account_id": OTHER}),
@@ -125,10 +126,6 @@ async fn preview_renders_the_message_as_sent_and_refuses_what_wechat_would_refus
         (
             json!({"course_id": course, "account_id": SUBSCRIPTION, "channel": "template"}),
             ("channel", "channel_not_allowed"),
-        ),
-        (
-            json!({"course_id": course, "account_id": SERVICE, "channel": "customer_service"}),
-            ("channel", "unsupported_channel"),
         ),
         (
             json!({"course_id": "01J0000000000000000000000Z", "account_id": SERVICE}),
@@ -264,5 +261,105 @@ async fn test_send_reaches_the_follower_and_wechat_refusals_come_back_as_502() {
     assert_eq!(outcomes("viewer"), ["refused"]);
     assert_eq!(outcomes("op-other"), ["refused"]);
     assert_eq!(outcomes("op-own"), ["succeeded"]);
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_channel_previews_and_test_sends_as_the_worker_would() {
+    let (stack, root, openids) = setup().await;
+    stack
+        .add_account(
+            SandboxAccount::wecom(WECOM, 1000002),
+            EncryptionMode::Plaintext,
+        )
+        .await;
+    let members = stack.sandbox.add_followers(WECOM, 1);
+    let readers = stack.sandbox.add_followers(SUBSCRIPTION, 1);
+    let course = create_course(&root, "心内科病例讨论").await;
+    let preview = |account: &str, channel: &str| {
+        root.post(
+            "/api/pushes/preview",
+            json!({"course_id": course, "account_id": account, "channel": channel}),
+        )
+    };
+
+    let subscribe = preview(SUBSCRIPTION, "subscribe").await.expect(200);
+    assert_eq!(subscribe["channel"], "subscribe");
+    assert_eq!(subscribe["rendered"]["template_id"], "tpl-2");
+    assert_eq!(
+        subscribe["rendered"]["data"]["thing1"]["value"],
+        "心内科病例讨论"
+    );
+    assert!(subscribe["rendered"].get("touser").is_none());
+    let custom = preview(SERVICE, "customer_service").await.expect(200);
+    assert_eq!(custom["rendered"]["msgtype"], "news");
+    assert_eq!(
+        custom["rendered"]["news"]["articles"][0]["title"],
+        "心内科病例讨论"
+    );
+    assert!(
+        custom["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("标题：心内科病例讨论")
+    );
+    let wecom = preview(WECOM, "wecom").await.expect(200);
+    assert_eq!(wecom["rendered"]["msgtype"], "textcard");
+    assert_eq!(wecom["rendered"]["agentid"], 1000002);
+    assert!(wecom["rendered"].get("touser").is_none());
+
+    let test_send = |account: &str, channel: &str, to: &str| {
+        root.post(
+            "/api/pushes/test-send",
+            json!({"course_id": course, "account_id": account, "channel": channel, "openid": to}),
+        )
+    };
+    // Customer service: inside the follower's 48 h window; the API returns no msgid.
+    stack.sandbox.touch(&openids[0]).unwrap();
+    let sent = test_send(SERVICE, "customer_service", &openids[0])
+        .await
+        .expect(200);
+    assert_eq!(sent["msgid"], Value::Null);
+    let got = stack.sandbox.messages_to(&openids[0]);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].kind, wechat_sandbox::MessageKind::Custom);
+    // A subscription message needs the reader's consent: WeChat's 43101 comes back as is,
+    // and once the reader consents the message goes out and uses the consent up.
+    let refused = test_send(SUBSCRIPTION, "subscribe", &readers[0]).await;
+    assert_eq!(refused.status, 502, "{}", refused.body);
+    assert_eq!(refused.body["details"]["errcode"], 43101);
+    stack
+        .sandbox
+        .grant_consent(&readers[0], "tpl-2", false)
+        .unwrap();
+    test_send(SUBSCRIPTION, "subscribe", &readers[0])
+        .await
+        .expect(200);
+    let got = stack.sandbox.messages_to(&readers[0]);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].kind, wechat_sandbox::MessageKind::Subscribe);
+    // WeCom: a member of the app gets the card; an unknown member id is a field error.
+    test_send(WECOM, "wecom", &members[0]).await.expect(200);
+    assert_eq!(stack.sandbox.messages_to(&members[0]).len(), 1);
+    let unknown = test_send(WECOM, "wecom", "nobody99").await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    assert_eq!(
+        fields(&unknown.body),
+        [("openid".to_string(), "unknown_recipient".to_string())]
+    );
+
+    // Creating a push refuses, field by field, what the worker could not send.
+    let reply = root
+        .post(
+            "/api/pushes",
+            json!({"course_id": course, "account_ids": [SUBSCRIPTION], "channel": "template",
+                   "audience": {"type": "all_followers"}}),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(
+        fields(&reply.body),
+        [("channel".to_string(), "channel_not_allowed".to_string())]
+    );
     stack.shutdown().await;
 }

@@ -61,13 +61,7 @@ async fn ten_thousand_followers_each_get_exactly_one_message() {
         None,
     )
     .await;
-    let push = wait_for(
-        stack.store(),
-        id,
-        &[PushStatus::Completed],
-        fanout_limit(n),
-    )
-    .await;
+    let push = wait_for(stack.store(), id, &[PushStatus::Completed], fanout_limit(n)).await;
     eprintln!("{n} recipients sent in {:?}", started.elapsed());
     assert_eq!(push.counters.targeted, n as u64);
     assert_eq!(push.counters.sent, n as u64);
@@ -138,13 +132,7 @@ async fn busy_errors_a_token_revocation_and_a_quota_pause_lose_and_repeat_nothin
     // WeChat's day turns: the quota is available again; the push resumes on its own.
     stack.sandbox.set_quota(appid, TEMPLATE_SEND, None);
     stack.sandbox.reset_quotas(appid);
-    let push = wait_for(
-        stack.store(),
-        id,
-        &[PushStatus::Completed],
-        fanout_limit(n),
-    )
-    .await;
+    let push = wait_for(stack.store(), id, &[PushStatus::Completed], fanout_limit(n)).await;
     eprintln!(
         "{n} recipients with 10% busy errors, a revocation and a quota pause sent in {:?}",
         started.elapsed()

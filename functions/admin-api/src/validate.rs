@@ -44,6 +44,11 @@ impl Validator {
         self.errors.push(FieldError::new(field, key, message));
     }
 
+    /// Records an error built elsewhere.
+    pub fn push(&mut self, error: FieldError) {
+        self.errors.push(error);
+    }
+
     /// Text that must be present (after trimming) and at most `max` characters long.
     pub fn required_text(&mut self, field: &str, value: &str, max: usize) {
         if value.trim().is_empty() {

@@ -11,7 +11,6 @@ pub mod audience;
 pub mod context;
 pub mod crash;
 pub mod lifecycle;
-pub mod outgoing;
 pub mod plan;
 pub mod reminders;
 pub mod send;

@@ -13,11 +13,11 @@
 use crate::context::{ContextError, PushContext};
 use crate::crash::CrashPoint;
 use crate::lifecycle;
-use crate::outgoing::{self, Accepted};
 use crate::{Deps, JobError};
 use futures::StreamExt;
 use livenotify::domain::{Delivery, DeliveryStatus, Push, PushId, PushStatus, now};
 use livenotify::jobs::PushJob;
+use livenotify::notification::outgoing::{self, Accepted};
 use livenotify::notification::{AddressedMessage, client_msg_id};
 use livenotify::rate_limit::TokenBucket;
 use livenotify::store::{CounterDelta, StoreError};

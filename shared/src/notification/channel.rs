@@ -35,6 +35,16 @@ pub fn channel_fits(channel: Channel, kind: AccountKind) -> bool {
     }
 }
 
+/// The channel a push uses on an account of `kind` unless the admin picks another.
+pub fn default_channel(kind: AccountKind) -> Channel {
+    match kind {
+        AccountKind::Service => Channel::Template,
+        AccountKind::Subscription => Channel::Subscribe,
+        AccountKind::MiniProgram => Channel::MiniProgramSubscribe,
+        AccountKind::Wecom => Channel::Wecom,
+    }
+}
+
 /// The Chinese name of a channel, for admins.
 pub fn channel_name(channel: Channel) -> &'static str {
     match channel {

@@ -14,16 +14,15 @@ mod template;
 pub use channel::{
     AddressedMessage, CUSTOM_DESCRIPTION_MAX_CHARS, CUSTOM_TITLE_MAX_CHARS, PreparedMessage,
     PreparedSubscription, WECOM_ALL, WECOM_DUPLICATE_WINDOW_SECS, WECOM_PARTY_PREFIX,
-    WECOM_TAG_PREFIX, channel_fits, channel_name, wecom_recipients,
+    WECOM_TAG_PREFIX, channel_fits, channel_name, default_channel, wecom_recipients,
 };
 pub use idempotency::client_msg_id;
 pub use placeholders::{CourseFields, PLACEHOLDERS};
 pub use template::{NotificationError, PreparedTemplate, landing_url};
 
+pub mod outgoing;
 mod rendered;
 mod single_send;
 
-pub use rendered::{
-    RenderError, RenderedNotification, channel_code, render_for_channel, wechat_refusal,
-};
+pub use rendered::{channel_code, render_for_channel, wechat_refusal};
 pub use single_send::{SingleSendError, send_one};

@@ -1,37 +1,12 @@
-//! A course notification rendered for one account and channel: what the admin API previews
-//! and test-sends. One render function per channel; a new channel adds its arm to
-//! [`render_for_channel`] and its variant to [`RenderedNotification`].
+//! A course notification rendered for one account and channel, as the admin API previews and
+//! test-sends it: the same [`PreparedMessage`] the push worker sends, so what an admin sees
+//! is what recipients get, on every channel.
 
-use super::template::{NotificationError, PreparedTemplate, landing_url};
-use crate::domain::{Account, AccountKind, Channel, Course};
-use crate::wechat::WechatError;
-
-/// Why a notification cannot be rendered for a channel. Shown to admins as is.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RenderError {
-    /// The course's content or mapping breaks a rule (missing template, field too long...).
-    #[error(transparent)]
-    Notification(#[from] NotificationError),
-    /// The account cannot send on this channel (e.g. a template message from a subscription
-    /// account).
-    #[error("{account} 不能通过渠道 {channel} 发送")]
-    ChannelNotForAccount {
-        /// Account name.
-        account: String,
-        /// Channel name.
-        channel: &'static str,
-    },
-    /// Rendering of this channel is not available yet.
-    #[error("渠道 {0} 暂不支持预览和测试发送")]
-    UnsupportedChannel(&'static str),
-}
-
-/// A rendered notification, ready to address to recipients.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RenderedNotification {
-    /// 模板消息 of a service account.
-    Template(PreparedTemplate),
-}
+use super::channel::{AddressedMessage, PreparedMessage};
+use super::template::{NotificationError, landing_url};
+use crate::domain::{Account, Channel, Course};
+use crate::wechat::{MessageData, WechatError, WecomMessageBody};
+use serde_json::Value;
 
 /// The wire name of a channel (as the API and the push records spell it).
 pub fn channel_code(channel: Channel) -> &'static str {
@@ -44,76 +19,112 @@ pub fn channel_code(channel: Channel) -> &'static str {
     }
 }
 
-/// Renders `course` for `account` on `channel`, checking every rule WeChat would check.
-/// Notifications open the course's landing page under `public_base_url`.
+/// Renders `course` for `account` on `channel`, checking every rule WeChat would check
+/// (channel allowed for the account kind, mapping complete, field lengths). Notifications
+/// open the course's landing page under `public_base_url`.
 pub fn render_for_channel(
     course: &Course,
     account: &Account,
     channel: Channel,
     public_base_url: &str,
-) -> Result<RenderedNotification, RenderError> {
-    match channel {
-        Channel::Template => render_template(course, account, public_base_url),
-        other => Err(RenderError::UnsupportedChannel(channel_code(other))),
-    }
+) -> Result<PreparedMessage, NotificationError> {
+    PreparedMessage::render(
+        channel,
+        course,
+        account,
+        landing_url(public_base_url, course.id),
+    )
 }
 
-fn render_template(
-    course: &Course,
-    account: &Account,
-    public_base_url: &str,
-) -> Result<RenderedNotification, RenderError> {
-    if account.kind != AccountKind::Service {
-        return Err(RenderError::ChannelNotForAccount {
-            account: account.name.clone(),
-            channel: channel_code(Channel::Template),
-        });
-    }
-    let url = landing_url(public_base_url, course.id);
-    let prepared = PreparedTemplate::render(course, &account.id, Some(url))?;
-    Ok(RenderedNotification::Template(prepared))
-}
+/// Recipient fields of the WeChat and WeCom message bodies, dropped from an unaddressed
+/// preview.
+const RECIPIENT_KEYS: [&str; 3] = ["touser", "toparty", "totag"];
 
-impl RenderedNotification {
-    /// The channel it is sent on.
-    pub fn channel(&self) -> Channel {
+impl AddressedMessage {
+    /// The JSON body its API receives.
+    pub fn to_json(&self) -> Value {
         match self {
-            Self::Template(_) => Channel::Template,
+            Self::Template(m) => serde_json::to_value(m).unwrap_or_default(),
+            Self::Subscribe(m) => serde_json::to_value(m).unwrap_or_default(),
+            Self::MiniProgramSubscribe(m) => serde_json::to_value(m).unwrap_or_default(),
+            Self::CustomerService(m) => m.to_json(),
+            Self::Wecom(m) => m.to_json(),
         }
     }
+}
 
-    /// The request body WeChat gets, addressed to `openid` (without `touser` when `None`).
-    pub fn wire(&self, openid: Option<&str>) -> serde_json::Value {
-        match self {
-            Self::Template(prepared) => {
-                let message = prepared.to(openid.unwrap_or_default(), None);
-                let mut value = serde_json::to_value(&message).unwrap_or_default();
-                if openid.is_none()
-                    && let Some(map) = value.as_object_mut()
-                {
-                    map.remove("touser");
+impl PreparedMessage {
+    /// The request body WeChat gets, addressed to `recipient` (an openid, or a WeCom member
+    /// id / `party:<id>` / `tag:<id>`), or without recipient fields when `None`.
+    pub fn wire(&self, recipient: Option<&str>, client_msg_id: Option<&str>) -> Value {
+        let mut body = self
+            .to(
+                recipient.unwrap_or_default(),
+                client_msg_id.unwrap_or_default(),
+            )
+            .to_json();
+        if let Some(map) = body.as_object_mut() {
+            if client_msg_id.is_none() {
+                map.remove("client_msg_id");
+            }
+            if recipient.is_none() {
+                for key in RECIPIENT_KEYS {
+                    map.remove(key);
                 }
-                value
             }
         }
+        body
     }
 
-    /// A plain-text rendering for display: one `key：value` line per field, then the link.
+    /// A plain-text rendering for display, one `label：value` line each.
     pub fn text(&self) -> String {
+        let mut lines = Vec::new();
         match self {
-            Self::Template(prepared) => {
-                let mut lines: Vec<String> = prepared
-                    .data
-                    .iter()
-                    .map(|(key, value)| format!("{key}：{}", value.value))
-                    .collect();
-                if let Some(url) = &prepared.url {
+            Self::Template(t) => {
+                field_lines(&t.data, &mut lines);
+                if let Some(url) = &t.url {
                     lines.push(format!("链接：{url}"));
                 }
-                lines.join("\n")
             }
+            Self::Subscribe(s) | Self::MiniProgramSubscribe(s) => {
+                field_lines(&s.data, &mut lines);
+                if let Some(page) = &s.page {
+                    lines.push(format!("链接：{page}"));
+                }
+            }
+            Self::CustomerService(article) => {
+                lines.push(format!("标题：{}", article.title));
+                if let Some(description) = &article.description {
+                    lines.push(format!("摘要：{description}"));
+                }
+                lines.push(format!("链接：{}", article.url));
+            }
+            Self::Wecom { body, .. } => match body {
+                WecomMessageBody::TextCard {
+                    title,
+                    description,
+                    url,
+                    btntxt,
+                } => {
+                    lines.push(format!("标题：{title}"));
+                    lines.push(format!("描述：{description}"));
+                    lines.push(format!("链接：{url}"));
+                    if let Some(button) = btntxt {
+                        lines.push(format!("按钮：{button}"));
+                    }
+                }
+                other => lines.push(other.content().to_string()),
+            },
         }
+        lines.join("\n")
     }
+}
+
+fn field_lines(data: &MessageData, lines: &mut Vec<String>) {
+    lines.extend(
+        data.iter()
+            .map(|(key, value)| format!("{key}：{}", value.value)),
+    );
 }
 
 /// The errcode and errmsg of a WeChat refusal, when WeChat answered with one.
@@ -132,7 +143,7 @@ pub fn wechat_refusal(error: &WechatError) -> Option<(i64, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AccountId, CallbackMode, TemplateMapping};
+    use crate::domain::{AccountId, AccountKind, CallbackMode, TemplateMapping};
     use crate::notification::placeholders::tests::course;
 
     fn account(kind: AccountKind) -> Account {
@@ -143,7 +154,7 @@ mod tests {
             kind,
             appid: "wxhtology".into(),
             original_id: String::new(),
-            wecom_agent_id: None,
+            wecom_agent_id: (kind == AccountKind::Wecom).then_some(1000002),
             callback_mode: CallbackMode::Plaintext,
             follower_count: 0,
             follow_url: None,
@@ -179,12 +190,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rendered.channel(), Channel::Template);
-        let wire = rendered.wire(None);
+        let wire = rendered.wire(None, None);
         assert_eq!(wire["template_id"], "TPL1");
         assert_eq!(wire["data"]["thing1"]["value"], "心内科病例讨论");
         assert_eq!(wire["url"], format!("https://x.example/c/{}", c.id));
         assert!(wire.get("touser").is_none());
-        assert_eq!(rendered.wire(Some("o1"))["touser"], "o1");
+        assert!(wire.get("client_msg_id").is_none());
+        let addressed = rendered.wire(Some("o1"), Some("test:1"));
+        assert_eq!(addressed["touser"], "o1");
+        assert_eq!(addressed["client_msg_id"], "test:1");
         assert_eq!(
             rendered.text(),
             format!(
@@ -195,7 +209,42 @@ mod tests {
     }
 
     #[test]
-    fn wrong_account_kind_unsupported_channel_and_long_fields_are_refused() {
+    fn every_channel_renders_for_its_account_kind() {
+        let c = mapped_course();
+        let cases = [
+            (Channel::Subscribe, AccountKind::Subscription, "template_id"),
+            (
+                Channel::MiniProgramSubscribe,
+                AccountKind::MiniProgram,
+                "template_id",
+            ),
+            (Channel::CustomerService, AccountKind::Service, "link"),
+            (Channel::Wecom, AccountKind::Wecom, "textcard"),
+        ];
+        for (channel, kind, key) in cases {
+            let rendered = render_for_channel(&c, &account(kind), channel, "https://x").unwrap();
+            assert_eq!(rendered.channel(), channel);
+            let wire = rendered.wire(None, None);
+            assert!(wire.get(key).is_some(), "{channel:?}: {wire}");
+            for recipient in RECIPIENT_KEYS {
+                assert!(wire.get(recipient).is_none(), "{channel:?}: {wire}");
+            }
+            assert!(rendered.text().contains("心内科病例讨论"), "{channel:?}");
+        }
+        let wecom = render_for_channel(
+            &c,
+            &account(AccountKind::Wecom),
+            Channel::Wecom,
+            "https://x",
+        )
+        .unwrap();
+        assert_eq!(wecom.wire(Some("zhangsan"), None)["touser"], "zhangsan");
+        assert_eq!(wecom.wire(Some("party:7"), None)["toparty"], "7");
+        assert!(wecom.text().contains("按钮：进入课程"));
+    }
+
+    #[test]
+    fn wrong_account_kind_and_long_fields_are_refused() {
         let c = mapped_course();
         let err = render_for_channel(
             &c,
@@ -204,15 +253,7 @@ mod tests {
             "https://x",
         )
         .unwrap_err();
-        assert!(matches!(err, RenderError::ChannelNotForAccount { .. }));
-        let err = render_for_channel(
-            &c,
-            &account(AccountKind::Service),
-            Channel::CustomerService,
-            "https://x",
-        )
-        .unwrap_err();
-        assert_eq!(err, RenderError::UnsupportedChannel("customer_service"));
+        assert!(matches!(err, NotificationError::ChannelUnavailable { .. }));
         let mut long = mapped_course();
         long.title = "这是一个超过二十个字的非常非常长的课程标题啊啊啊".into();
         let err = render_for_channel(
@@ -224,9 +265,8 @@ mod tests {
         .unwrap_err();
         assert!(matches!(
             err,
-            RenderError::Notification(NotificationError::Field(
-                WechatError::InvalidTemplateData { ref key, .. }
-            )) if key == "thing1"
+            NotificationError::Field(WechatError::InvalidTemplateData { ref key, .. })
+                if key == "thing1"
         ));
     }
 

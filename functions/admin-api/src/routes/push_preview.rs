@@ -9,9 +9,9 @@ use crate::extract::ApiJson;
 use crate::validate::{FieldError, Validator};
 use axum::extract::State;
 use axum::{Extension, Json};
-use livenotify::domain::{Account, AccountId, AccountKind, Channel, Course, CourseId};
+use livenotify::domain::{Account, AccountId, Channel, Course, CourseId};
 use livenotify::notification::{
-    NotificationError, RenderError, RenderedNotification, SingleSendError, channel_code,
+    NotificationError, PreparedMessage, SingleSendError, channel_code, default_channel,
     render_for_channel, send_one,
 };
 use livenotify::platform::CredentialsError;
@@ -54,7 +54,7 @@ pub struct TestSendRequest {
     pub course_id: String,
     /// Sending account.
     pub account_id: String,
-    /// Recipient (an openid of the sending account).
+    /// Recipient: an openid of the sending account (WeCom: a member id of the app).
     pub openid: String,
     /// Channel; by default the account kind's usual one.
     #[schema(schema_with = crate::schema::optional_channel)]
@@ -66,50 +66,37 @@ pub struct TestSendRequest {
 pub struct TestSent {
     /// Always true.
     pub sent: bool,
-    /// WeChat's msgid.
-    pub msgid: String,
+    /// WeChat's msgid (none for official-account subscription and customer-service
+    /// messages, whose APIs return none).
+    pub msgid: Option<String>,
 }
 
-/// The channel a push uses on an account of `kind` unless the admin picks another.
-pub fn default_channel(kind: AccountKind) -> Channel {
-    match kind {
-        AccountKind::Service => Channel::Template,
-        AccountKind::Subscription => Channel::Subscribe,
-        AccountKind::MiniProgram => Channel::MiniProgramSubscribe,
-        AccountKind::Wecom => Channel::Wecom,
-    }
-}
-
-/// A rendering failure as field errors (the admin fixes the course's mapping or picks
-/// another channel).
-fn render_fields(error: &RenderError, account: &AccountId) -> Vec<FieldError> {
+/// A rendering failure as a field error: `account_field` names the account in the request
+/// (the admin fixes the course's mapping for it, or picks another channel).
+pub fn render_error_field(
+    error: &NotificationError,
+    account: &AccountId,
+    account_field: &str,
+) -> FieldError {
     let message = error.to_string();
     let mapping = format!("templates.{account}");
     let (field, key) = match error {
-        RenderError::Notification(NotificationError::NoTemplate { .. }) => {
-            ("account_id".to_string(), "no_template")
-        }
-        RenderError::Notification(NotificationError::IncompleteMapping { .. }) => {
-            (mapping, "incomplete_template")
-        }
-        RenderError::Notification(NotificationError::Placeholder { key, .. }) => {
+        NotificationError::NoTemplate { .. } => (account_field.to_string(), "no_template"),
+        NotificationError::IncompleteMapping { .. } => (mapping, "incomplete_template"),
+        NotificationError::Placeholder { key, .. } => {
             (format!("{mapping}.fields.{key}"), "invalid_placeholder")
         }
-        RenderError::Notification(NotificationError::Field(WechatError::InvalidTemplateData {
-            key,
-            ..
-        })) => (format!("{mapping}.fields.{key}"), "invalid_field_value"),
-        RenderError::Notification(NotificationError::Field(_)) => (mapping, "invalid_field_value"),
-        RenderError::ChannelNotForAccount { .. }
-        | RenderError::Notification(NotificationError::ChannelUnavailable { .. }) => {
-            ("channel".to_string(), "channel_not_allowed")
+        NotificationError::Field(WechatError::InvalidTemplateData { key, .. }) => {
+            (format!("{mapping}.fields.{key}"), "invalid_field_value")
         }
-        RenderError::Notification(NotificationError::TooLong { .. }) => {
+        NotificationError::Field(_) | NotificationError::TooLong { .. } => {
             (mapping, "invalid_field_value")
         }
-        RenderError::UnsupportedChannel(_) => ("channel".to_string(), "unsupported_channel"),
+        NotificationError::ChannelUnavailable { .. } => {
+            ("channel".to_string(), "channel_not_allowed")
+        }
     };
-    vec![FieldError::new(field, key, message)]
+    FieldError::new(field, key, message)
 }
 
 /// Validates the ids, loads course and account, renders. Unknown ids are field errors.
@@ -119,7 +106,7 @@ async fn load_and_render(
     account_id: &str,
     channel: Option<Channel>,
     openid: Option<&str>,
-) -> ApiResult<(Account, Course, RenderedNotification)> {
+) -> ApiResult<(Account, Course, PreparedMessage)> {
     let store = &state.platform.store;
     let mut v = Validator::new();
     let course_id = v.id::<CourseId>("course_id", course_id);
@@ -164,7 +151,7 @@ async fn load_and_render(
         channel,
         &state.platform.config.public_base_url,
     )
-    .map_err(|e| ApiError::Validation(render_fields(&e, &account.id)))?;
+    .map_err(|e| ApiError::Validation(vec![render_error_field(&e, &account.id, "account_id")]))?;
     Ok((account, course, rendered))
 }
 
@@ -190,7 +177,7 @@ pub async fn preview(
     Ok(Json(PreviewView {
         account_id: account.id.to_string(),
         channel: rendered.channel(),
-        rendered: rendered.wire(None),
+        rendered: rendered.wire(None, None),
         text: rendered.text(),
     }))
 }
@@ -223,13 +210,18 @@ pub async fn test_send(
     );
     match send_one(&state.platform, &account.id, &rendered, &input.openid).await {
         Ok(msgid) => {
-            tracing::info!(course = %course.id, account = %account.id, channel = channel_code(rendered.channel()), msgid = %msgid, "test message sent");
+            tracing::info!(course = %course.id, account = %account.id, channel = channel_code(rendered.channel()), msgid = msgid.as_deref().unwrap_or("-"), "test message sent");
             Ok((
                 Extension(AuditTarget(target)),
                 Json(TestSent { sent: true, msgid }),
             ))
         }
         Err(SingleSendError::Wechat(e)) => Err(ApiError::Wechat(e)),
+        Err(e @ SingleSendError::Unreached) => Err(ApiError::Validation(vec![FieldError::new(
+            "openid",
+            "unknown_recipient",
+            e.to_string(),
+        )])),
         Err(SingleSendError::Credentials(CredentialsError::Store(e))) => Err(e.into()),
         Err(SingleSendError::Credentials(e)) => Err(ApiError::Conflict(e.to_string())),
     }

@@ -8,6 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pagination::{PageQuery, Paged};
 use crate::routes::deliveries::{DeliveryFilterQuery, DeliveryView, push_deliveries};
+use crate::routes::push_preview::render_error_field;
 use crate::validate::Validator;
 use aws_sdk_s3::primitives::ByteStream;
 use axum::extract::{Path, State};
@@ -15,10 +16,11 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use livenotify::domain::{
-    AccountId, AccountKind, Audience, Channel, CourseId, CourseStatus, Push, PushCounters, PushId,
-    PushStatus, now,
+    AccountId, Audience, Channel, CourseId, CourseStatus, Push, PushCounters, PushId, PushStatus,
+    now,
 };
 use livenotify::jobs::PushJob;
+use livenotify::notification::{default_channel, render_for_channel};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -175,24 +177,6 @@ pub fn push_id(text: &str) -> ApiResult<PushId> {
     id.ok_or_else(|| ApiError::internal("validated id missing"))
 }
 
-/// The channel a push uses on an account of `kind` unless the admin picks another.
-fn default_channel(kind: AccountKind) -> Channel {
-    match kind {
-        AccountKind::Service => Channel::Template,
-        AccountKind::Subscription => Channel::Subscribe,
-        AccountKind::MiniProgram => Channel::MiniProgramSubscribe,
-        AccountKind::Wecom => Channel::Wecom,
-    }
-}
-
-/// Channels whose message is a WeChat template the course must map.
-fn needs_template(channel: Channel) -> bool {
-    matches!(
-        channel,
-        Channel::Template | Channel::Subscribe | Channel::MiniProgramSubscribe
-    )
-}
-
 #[utoipa::path(get, path = "/api/pushes", tag = "直播课程", summary = "推送任务列表",
     params(PushQuery), responses((status = 200, body = Paged<PushView>)))]
 /// Pushes of a course, or recent pushes, newest first.
@@ -274,11 +258,17 @@ pub async fn create(
             Err(e) => return Err(e.into()),
         };
         let channel = input.channel.unwrap_or(default_channel(account.kind));
+        // The worker renders the same way; refusing here tells the admin now, not after
+        // the push failed (channel not for this account kind, mapping, field lengths).
         if let Some(course) = &course
-            && needs_template(channel)
-            && !course.templates.contains_key(&id)
+            && let Err(e) = render_for_channel(
+                course,
+                &account,
+                channel,
+                &state.platform.config.public_base_url,
+            )
         {
-            v.add(&field, "no_template", "课程未配置该公众号的消息模板");
+            v.push(render_error_field(&e, &id, &field));
         }
         accounts.push((id, channel));
     }

@@ -117,7 +117,8 @@ impl WecomMessageBody {
         }
     }
 
-    fn content(&self) -> Value {
+    /// The body under the `msgtype` key.
+    pub fn content(&self) -> Value {
         match self {
             Self::Text { content } | Self::Markdown { content } => json!({ "content": content }),
             Self::TextCard {

@@ -1,7 +1,8 @@
-//! The WeChat / WeCom call that sends one recipient's message on the push's channel.
+//! The WeChat / WeCom call that sends one addressed message on its channel: used by the push
+//! worker for every recipient and by the admin API's test send.
 
-use livenotify::notification::AddressedMessage;
-use livenotify::wechat::{WechatClient, WechatError};
+use super::AddressedMessage;
+use crate::wechat::{WechatClient, WechatError};
 
 /// WeCom: "user & party & tag all invalid" (the one recipient is unknown to the app).
 pub const WECOM_ALL_RECIPIENTS_INVALID: i64 = 81013;
