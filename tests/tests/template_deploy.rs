@@ -184,3 +184,287 @@ fn every_function_has_error_and_throttle_alarms() {
         }
     }
 }
+
+/// One grant: an action on a resource, the resource as written after its tag
+/// (`Table.Arn` for `!GetAtt Table.Arn`, `${Table.Arn}/index/GSI1` for `!Sub ...`).
+type Grant = (String, String);
+
+/// Every (action, resource) pair a role's inline policy allows.
+fn role_grants(name: &str, role: &Value) -> std::collections::BTreeSet<Grant> {
+    let mut grants = std::collections::BTreeSet::new();
+    for policy in role["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{name}: no inline policies"))
+    {
+        for s in policy["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{name}: no statements"))
+        {
+            assert_eq!(s["Effect"].as_str(), Some("Allow"), "{name}: {s:?}");
+            assert!(
+                s.get("Condition").is_none(),
+                "{name}: conditions are not derived"
+            );
+            let list = |v: &Value| v.as_sequence().cloned().unwrap_or_else(|| vec![v.clone()]);
+            for action in list(&s["Action"]) {
+                let action = action.as_str().expect("action").to_string();
+                for resource in list(&s["Resource"]) {
+                    let resource = resource
+                        .as_str()
+                        .or(tagged(&resource))
+                        .unwrap_or_else(|| panic!("{name}: resource {resource:?}"));
+                    grants.insert((action.clone(), resource.to_string()));
+                }
+            }
+        }
+    }
+    grants
+}
+
+/// One statement of a derived role: its actions on its resources.
+struct Allow {
+    actions: Vec<String>,
+    resources: Vec<String>,
+}
+
+fn allow(actions: &[&str], resources: &[&str]) -> Allow {
+    Allow {
+        actions: actions.iter().map(|a| a.to_string()).collect(),
+        resources: resources.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+/// What each function's code calls, from the derivation table above the roles in
+/// template.yaml (`iam-table`). Change it together with the code and the role, never alone.
+fn derived_grants() -> Vec<(&'static str, Vec<Allow>)> {
+    const TABLE: &str = "Table.Arn";
+    const GSI1: &str = "${Table.Arn}/index/GSI1";
+    const GSI2: &str = "${Table.Arn}/index/GSI2";
+    const GSI3: &str = "${Table.Arn}/index/GSI3";
+    const QUERY: &[&str] = &["dynamodb:Query"];
+    const TRIGGER: &[&str] = &[
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ];
+    const SECRET: &str = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretsName}-??????";
+    // Every function writes its own log group and reads the keys' secret at cold start.
+    let role = |log_group: &str, rest: Vec<Allow>| {
+        let mut all = vec![
+            allow(&["logs:CreateLogStream", "logs:PutLogEvents"], &[log_group]),
+            allow(&["secretsmanager:GetSecretValue"], &[SECRET]),
+        ];
+        all.extend(rest);
+        all
+    };
+    vec![
+        (
+            "WechatCallbackFunction",
+            role(
+                "WechatCallbackFunctionLogGroup.Arn",
+                vec![
+                    allow(
+                        &[
+                            "dynamodb:GetItem",
+                            "dynamodb:PutItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:DeleteItem",
+                        ],
+                        &[TABLE],
+                    ),
+                    allow(QUERY, &[GSI1, GSI3]),
+                ],
+            ),
+        ),
+        (
+            "AdminApiFunction",
+            role(
+                "AdminApiFunctionLogGroup.Arn",
+                vec![
+                    allow(
+                        &[
+                            "dynamodb:GetItem",
+                            "dynamodb:PutItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:DeleteItem",
+                            "dynamodb:BatchWriteItem",
+                            "dynamodb:Query",
+                            "dynamodb:DescribeTable",
+                        ],
+                        &[TABLE],
+                    ),
+                    allow(QUERY, &[GSI1, GSI2, GSI3]),
+                    allow(
+                        &["sqs:SendMessage"],
+                        &[
+                            "PushQueue.Arn",
+                            "QrQueue.Arn",
+                            "SyncQueue.Arn",
+                            "ExportQueue.Arn",
+                        ],
+                    ),
+                    allow(
+                        &[
+                            "sqs:ReceiveMessage",
+                            "sqs:DeleteMessage",
+                            "sqs:ChangeMessageVisibility",
+                        ],
+                        &[
+                            "PushDeadLetterQueue.Arn",
+                            "QrDeadLetterQueue.Arn",
+                            "SyncDeadLetterQueue.Arn",
+                        ],
+                    ),
+                    allow(
+                        &["s3:GetObject"],
+                        &["${Bucket.Arn}/exports/*", "${Bucket.Arn}/qr/*"],
+                    ),
+                    allow(&["s3:PutObject"], &["${Bucket.Arn}/uploads/openids/*"]),
+                ],
+            ),
+        ),
+        (
+            "ExportWorkerFunction",
+            role(
+                "ExportWorkerFunctionLogGroup.Arn",
+                vec![
+                    allow(
+                        &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+                        &[TABLE],
+                    ),
+                    allow(QUERY, &[GSI1, GSI2]),
+                    allow(
+                        &["s3:PutObject", "s3:AbortMultipartUpload"],
+                        &["${Bucket.Arn}/exports/*"],
+                    ),
+                    allow(TRIGGER, &["ExportQueue.Arn"]),
+                ],
+            ),
+        ),
+        (
+            "QrGeneratorFunction",
+            role(
+                "QrGeneratorFunctionLogGroup.Arn",
+                vec![
+                    allow(&["dynamodb:GetItem", "dynamodb:UpdateItem"], &[TABLE]),
+                    allow(QUERY, &[GSI1]),
+                    allow(
+                        &["s3:PutObject", "s3:DeleteObject"],
+                        &["${Bucket.Arn}/qr/*"],
+                    ),
+                    allow(&["sqs:SendMessage"], &["QrQueue.Arn"]),
+                    allow(TRIGGER, &["QrQueue.Arn"]),
+                ],
+            ),
+        ),
+        (
+            "PushWorkerFunction",
+            role(
+                "PushWorkerFunctionLogGroup.Arn",
+                vec![
+                    allow(
+                        &[
+                            "dynamodb:GetItem",
+                            "dynamodb:PutItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:DeleteItem",
+                            "dynamodb:BatchGetItem",
+                            "dynamodb:Query",
+                        ],
+                        &[TABLE],
+                    ),
+                    allow(QUERY, &[GSI1, GSI2]),
+                    allow(&["sqs:SendMessage"], &["PushQueue.Arn"]),
+                    allow(&["s3:GetObject"], &["${Bucket.Arn}/uploads/openids/*"]),
+                    allow(TRIGGER, &["PushQueue.Arn"]),
+                ],
+            ),
+        ),
+        (
+            "FollowerSyncFunction",
+            role(
+                "FollowerSyncFunctionLogGroup.Arn",
+                vec![
+                    allow(
+                        &[
+                            "dynamodb:GetItem",
+                            "dynamodb:PutItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:DeleteItem",
+                            "dynamodb:BatchWriteItem",
+                            "dynamodb:Query",
+                        ],
+                        &[TABLE],
+                    ),
+                    allow(QUERY, &[GSI1]),
+                    allow(&["sqs:SendMessage"], &["SyncQueue.Arn"]),
+                    allow(
+                        &["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                        &["${Bucket.Arn}/sync/*"],
+                    ),
+                    allow(TRIGGER, &["SyncQueue.Arn"]),
+                ],
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn function_roles_grant_exactly_the_derived_permissions() {
+    let template = template();
+    let derived = derived_grants();
+    let functions = functions(&template);
+    let derived_names: std::collections::BTreeSet<&str> =
+        derived.iter().map(|(name, _)| *name).collect();
+    let function_names: std::collections::BTreeSet<&str> =
+        functions.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        derived_names, function_names,
+        "every function has a derived grant list"
+    );
+    for (name, statements) in derived {
+        let function = &resources(&template)[name];
+        let role = tagged(&function["Properties"]["Role"])
+            .unwrap_or_else(|| panic!("{name} has no own Role"))
+            .trim_end_matches(".Arn");
+        let granted = role_grants(name, &resources(&template)[role]);
+        let mut expected = std::collections::BTreeSet::new();
+        for statement in statements {
+            for action in &statement.actions {
+                for resource in &statement.resources {
+                    expected.insert((action.clone(), resource.clone()));
+                }
+            }
+        }
+        let extra: Vec<_> = granted.difference(&expected).collect();
+        let missing: Vec<_> = expected.difference(&granted).collect();
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "{name} ({role}): granted beyond what its code calls: {extra:?}; \
+             called by its code but not granted: {missing:?}"
+        );
+    }
+}
+
+#[test]
+fn no_role_grants_a_whole_prefix_or_every_index() {
+    let template = template();
+    for (name, f) in functions(&template) {
+        let role = tagged(&f["Properties"]["Role"])
+            .expect("role")
+            .trim_end_matches(".Arn");
+        for (action, resource) in role_grants(name, &resources(&template)[role]) {
+            assert!(
+                !resource.ends_with("/index/*"),
+                "{name}: {action} on every index ({resource})"
+            );
+            assert_ne!(
+                resource, "${Bucket.Arn}/*",
+                "{name}: {action} on the whole bucket"
+            );
+            if resource.contains("/index/") {
+                assert_eq!(action, "dynamodb:Query", "{name}: {action} on {resource}");
+            }
+        }
+    }
+}
