@@ -154,6 +154,9 @@ pub struct CoreConfig {
     /// The work queues' dead-letter queues, for the admin API's DLQ view; `None` for
     /// functions that are not given them.
     pub dead_letters: Option<DeadLetterUrls>,
+    /// How long one WeChat API call may take before it counts as failed and is retried
+    /// (`WECHAT_TIMEOUT_MS`, default 10 s).
+    pub wechat_timeout: std::time::Duration,
 }
 
 /// URLs of the dead-letter queues of the work queues (`PUSH_DLQ_URL`, `QR_DLQ_URL`,
@@ -235,6 +238,13 @@ impl CoreConfig {
                 _ => signing_key(env)?,
             },
             dead_letters: DeadLetterUrls::from_env(env)?,
+            wechat_timeout: std::time::Duration::from_millis(
+                env.parse_or(
+                    "WECHAT_TIMEOUT_MS",
+                    crate::wechat::DEFAULT_TIMEOUT.as_millis() as u64,
+                )?
+                .max(1),
+            ),
         })
     }
 }

@@ -62,7 +62,7 @@ impl Platform {
             &config.wecom_api_base,
             &config.wechat_open_base,
         );
-        let wechat = WechatClient::new(endpoints)?;
+        let wechat = WechatClient::with_timeout(endpoints, config.wechat_timeout)?;
         let tokens = TokenService::new(clients.dynamodb.clone(), config.table_name.clone(), wechat);
         Ok(Self {
             signer: Signer::from_base64(&config.signing_key)?,

@@ -108,6 +108,15 @@ impl TestStack {
 
     /// A stack over a sandbox the test configured.
     pub async fn with_sandbox(sandbox: wechat_sandbox::Sandbox) -> Self {
+        Self::with_sandbox_and_config(sandbox, |_| {}).await
+    }
+
+    /// A stack over a sandbox the test configured, with the functions' configuration adjusted
+    /// by `adjust` (e.g. a shorter WeChat timeout).
+    pub async fn with_sandbox_and_config(
+        sandbox: wechat_sandbox::Sandbox,
+        adjust: impl FnOnce(&mut livenotify::config::CoreConfig),
+    ) -> Self {
         let aws = TestAws::connect().await;
         let resources = aws.fresh_resources().await;
         let sandbox_url = sandbox.spawn_local().await.expect("bind sandbox");
@@ -115,11 +124,12 @@ impl TestStack {
             .await
             .expect("bind gateway");
         let public = format!("http://{}", listener.local_addr().expect("gateway addr"));
-        let config = local_gateway::local_config(
+        let mut config = local_gateway::local_config(
             &resources,
             &local_gateway::WechatBases::sandbox(&sandbox_url),
             &public,
         );
+        adjust(&mut config);
         let platform =
             livenotify::platform::Platform::new(&aws.clients, config.clone()).expect("platform");
         let gateway =

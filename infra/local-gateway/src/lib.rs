@@ -128,6 +128,7 @@ pub fn local_config(
             qr: resources.qr.dlq_url.clone(),
             sync: resources.sync.dlq_url.clone(),
         }),
+        wechat_timeout: livenotify::wechat::DEFAULT_TIMEOUT,
     }
 }
 

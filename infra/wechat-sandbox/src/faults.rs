@@ -1,5 +1,7 @@
-//! Fault injection per endpoint: added latency, a random error rate, or an exact sequence of
-//! errcodes consumed one per call (0 = answer normally), e.g. `[40001, -1, 0]`.
+//! Fault injection per endpoint: added latency, a random error rate, an exact sequence of
+//! errcodes consumed one per call (0 = answer normally), e.g. `[40001, -1, 0]`, or late
+//! answers: the call is served (a message is sent) and only then the answer is held back, as
+//! when WeChat did the work but the caller timed out.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -28,6 +30,12 @@ pub struct Fault {
     /// Probability (0..=1) of answering `errcode`.
     #[serde(default)]
     pub rate: Option<f64>,
+    /// Hold the answer back this long after the call was served, in milliseconds.
+    #[serde(default)]
+    pub late_answer_ms: Option<u64>,
+    /// Probability (0..=1) that a call's answer is late (default 1).
+    #[serde(default)]
+    pub late_rate: Option<f64>,
 }
 
 impl Fault {
@@ -64,6 +72,17 @@ impl Fault {
         Self::rate(endpoint, errcode, 1.0)
     }
 
+    /// Serves a random `rate` (0..=1) of the calls of `endpoint`, then holds their answer back
+    /// for `delay`.
+    pub fn late_answers(endpoint: impl Into<String>, delay: Duration, rate: f64) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            late_answer_ms: Some(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
+            late_rate: Some(rate),
+            ..Self::default()
+        }
+    }
+
     /// Adds a delay to this fault.
     pub fn with_latency(mut self, delay: Duration) -> Self {
         self.latency_ms = Some(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
@@ -80,6 +99,9 @@ pub struct FaultState {
     pub sequence: VecDeque<i64>,
     /// Random errcode and its probability.
     pub rate: Option<(i64, f64)>,
+    /// Late answers: delay in milliseconds after serving, and probability.
+    #[serde(default)]
+    pub late: Option<(u64, f64)>,
 }
 
 /// What to do with one call.
@@ -107,20 +129,28 @@ impl Faults {
         if !fault.errcodes.is_empty() {
             state.sequence = fault.errcodes.iter().copied().collect();
         }
-        // A NaN or out-of-range rate must not reach `random_bool`, which would panic.
-        let rate = fault.rate.map(|r| {
-            if r.is_finite() {
-                r.clamp(0.0, 1.0)
-            } else {
-                0.0
-            }
-        });
+        let rate = fault.rate.map(probability);
+        if let Some(ms) = fault.late_answer_ms {
+            let rate = fault.late_rate.map_or(1.0, probability);
+            state.late = (ms > 0 && rate > 0.0).then_some((ms, rate));
+        }
         match (fault.errcode, rate) {
             (Some(code), Some(rate)) => state.rate = Some((code, rate)),
             (Some(code), None) => state.rate = Some((code, 1.0)),
             (None, Some(rate)) if rate <= 0.0 => state.rate = None,
             _ => {}
         }
+    }
+
+    /// How long to hold back the answer of a served call of `endpoint` (zero: answer now).
+    pub fn late_answer(&self, endpoint: &str, rng: &mut impl Rng) -> Duration {
+        [endpoint, ANY_ENDPOINT]
+            .iter()
+            .filter_map(|key| self.by_endpoint.get(*key)?.late)
+            .filter(|(_, rate)| rng.random_bool(*rate))
+            .map(|(ms, _)| Duration::from_millis(ms))
+            .max()
+            .unwrap_or_default()
     }
 
     /// Removes the faults of `endpoint`.
@@ -166,10 +196,38 @@ impl Faults {
     }
 }
 
+/// A NaN or out-of-range rate must not reach `random_bool`, which would panic.
+fn probability(rate: f64) -> f64 {
+    if rate.is_finite() {
+        rate.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn late_answers_follow_their_rate_and_clear() {
+        let mut f = Faults::default();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let late = Duration::from_millis(1500);
+        f.inject(&Fault::late_answers("/a", late, 0.25));
+        let held = (0..4000)
+            .filter(|_| f.late_answer("/a", &mut rng) == late)
+            .count();
+        assert!((800..1200).contains(&held), "{held}");
+        assert_eq!(f.late_answer("/b", &mut rng), Duration::ZERO);
+        f.inject(&Fault {
+            endpoint: "/a".into(),
+            late_answer_ms: Some(0),
+            ..Fault::default()
+        });
+        assert_eq!(f.late_answer("/a", &mut rng), Duration::ZERO);
+    }
 
     #[test]
     fn sequence_then_normal() {

@@ -125,6 +125,11 @@ impl Sandbox {
         &self.inner.http
     }
 
+    /// How long the answer to a served call of `endpoint` is held back (late-answer faults).
+    pub(crate) fn late_answer(&self, endpoint: &str) -> std::time::Duration {
+        self.with(|s| s.faults.late_answer(endpoint, &mut s.rng))
+    }
+
     /// Counts a call of `endpoint` and applies its injected latency and errcode.
     pub(crate) async fn enter(&self, endpoint: &str) -> Result<(), WxError> {
         let decision = self.with(|s| {

@@ -23,7 +23,8 @@ pub const DEFAULT_MP_BASE: &str = "https://mp.weixin.qq.com";
 
 /// Whole-request timeout: WeChat answers in well under a second when healthy, and callers
 /// run inside Lambda time limits, so a stuck call must fail fast and be retried later.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// (The default of `WECHAT_TIMEOUT_MS`.)
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connect timeout.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How many characters of a token or secret may appear in logs.

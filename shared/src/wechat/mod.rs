@@ -23,7 +23,7 @@ pub use api::qrcode::{QrCodeRequest, QrTicket};
 pub use api::token::AccessToken;
 pub use api::user::{FollowerPage, Lang, UserInfo};
 pub use api::wecom::{WecomMessage, WecomMessageBody, WecomRecipients, WecomSendResult};
-pub use client::{WechatClient, WechatEndpoints};
+pub use client::{DEFAULT_TIMEOUT, WechatClient, WechatEndpoints};
 pub use credentials::{AppCredentials, TokenAccount, WecomCredentials};
 pub use crypto::{CryptoError, MessageCrypto};
 pub use error::{ErrorAction, JobFatal, UserSkip, WechatError};

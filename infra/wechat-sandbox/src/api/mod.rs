@@ -36,7 +36,27 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route(ep::WECOM_SEND, post(wecom::send))
         .merge(crate::control::routes())
         .fallback(unknown)
+        .layer(axum::middleware::from_fn_with_state(
+            sandbox.clone(),
+            hold_late_answers,
+        ))
         .with_state(sandbox)
+}
+
+/// Serves the call, then holds its answer back if a late-answer fault says so: the work is
+/// done (a message recorded) even if the caller gives up waiting.
+async fn hold_late_answers(
+    axum::extract::State(sandbox): axum::extract::State<Sandbox>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let endpoint = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let delay = sandbox.late_answer(&endpoint);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    response
 }
 
 /// Anything else: say clearly that the sandbox does not emulate it.
