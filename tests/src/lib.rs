@@ -10,6 +10,8 @@ use livenotify::secrets::SecretBox;
 use livenotify::store::Store;
 use local_gateway::provision::{self, ResourceNames, Resources};
 
+pub mod aws_outage;
+
 /// Environment variable naming moto's endpoint.
 pub const AWS_ENDPOINT_VAR: &str = "LIVENOTIFY_TEST_AWS_ENDPOINT";
 
@@ -34,6 +36,11 @@ impl TestAws {
         let endpoint = std::env::var(AWS_ENDPOINT_VAR).unwrap_or_else(|_| {
             panic!("{AWS_ENDPOINT_VAR} is not set: run the integration tests with `make test`, which starts moto")
         });
+        Self::connect_to(endpoint).await
+    }
+
+    /// Clients for the AWS stand-in at `endpoint` (e.g. moto behind an [`aws_outage`] proxy).
+    pub async fn connect_to(endpoint: String) -> Self {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(&endpoint)
             .region(Region::new("us-east-1"))

@@ -277,3 +277,66 @@ async fn without_an_idempotency_key_a_death_mid_send_never_sends_twice() {
     }
     rig.stop().await;
 }
+
+/// AWS goes away twice mid-push: every open connection of the worker to DynamoDB and SQS is
+/// cut and new ones are dropped for 3 s (an endpoint restart or a network failure; the data
+/// survives, as it does in DynamoDB). Requests in flight fail with their outcome unknown,
+/// batches come back, and the push still ends with each follower messaged exactly once and
+/// counters equal to the truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_outages_mid_push_lose_and_repeat_nothing() {
+    use livenotify_tests::TestAws;
+    use livenotify_tests::aws_outage::OutageProxy;
+    let n = 500;
+    let moto = TestAws::connect().await;
+    let proxy = OutageProxy::start(&moto.endpoint).await.expect("proxy");
+    let through_proxy = TestAws::connect_to(proxy.url().to_string()).await.clients;
+    let mut rig = Rig::new("wxpushoutage0001", n, 2, move |_| through_proxy).await;
+    let (platform, account, openids) = (
+        rig.platform.clone(),
+        rig.account.clone(),
+        rig.openids.clone(),
+    );
+    let sandbox = rig.sandbox.clone();
+    let settings = Settings {
+        rate_per_second: 200.0,
+        max_in_flight: 16,
+        retry_base: Duration::from_millis(10),
+        status_check: Duration::from_millis(200),
+        pause_recheck: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    rig.start_worker(Deps::new(platform.clone(), settings));
+    let course = course(&platform.store, &account.id, "云服务中断演练").await;
+    let id = start_push(&platform, &account, &course, Audience::AllFollowers, None).await;
+    let started = std::time::Instant::now();
+    for sent_before_cut in [n / 5, n / 2] {
+        while messages_per_recipient(&sandbox).len() < sent_before_cut {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the push stalled before the outage"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        proxy.cut(Duration::from_secs(3));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    let push = wait_for(
+        &platform.store,
+        id,
+        &[PushStatus::Completed],
+        Duration::from_secs(180),
+    )
+    .await;
+    let (reset, dropped) = proxy.casualties();
+    assert!(
+        reset + dropped > 0,
+        "the outages hit no connection (reset {reset}, dropped {dropped})"
+    );
+    eprintln!("outages reset {reset} open connections and dropped {dropped} new ones");
+    assert_eq!(push.counters.targeted, n as u64);
+    assert_eq!(push.counters.sent, n as u64, "{:?}", push.counters);
+    assert_eq!(push.counters.skipped + push.counters.failed, 0);
+    assert_exactly_once(&sandbox, &openids);
+    rig.stop().await;
+}
