@@ -38,6 +38,43 @@ impl Intercept for RequestCounter {
     }
 }
 
+/// Counts the SQS messages the worker enqueues (entries of SendMessageBatch, SendMessage).
+#[derive(Debug, Clone, Default)]
+struct MessageCounter {
+    messages: Arc<AtomicU64>,
+    requests: Arc<AtomicU64>,
+}
+
+impl aws_sdk_sqs::config::Intercept for MessageCounter {
+    fn name(&self) -> &'static str {
+        "MessageCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &aws_sdk_sqs::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut aws_sdk_sqs::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sqs::error::BoxError> {
+        use aws_sdk_sqs::operation::{send_message, send_message_batch};
+        let input = context.input();
+        let messages = if let Some(batch) =
+            input.downcast_ref::<send_message_batch::SendMessageBatchInput>()
+        {
+            batch.entries().len() as u64
+        } else if input
+            .downcast_ref::<send_message::SendMessageInput>()
+            .is_some()
+        {
+            1
+        } else {
+            return Ok(());
+        };
+        self.messages.fetch_add(messages, Ordering::Relaxed);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 /// User + system CPU seconds of this process (Linux clock ticks of 1/100 s).
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -66,6 +103,8 @@ async fn push_fanout_benchmark() {
     let in_flight: usize = env_or("LIVENOTIFY_PUSH_BENCH_IN_FLIGHT", 16);
     let counter = RequestCounter::default();
     let counting = counter.clone();
+    let enqueued = MessageCounter::default();
+    let counting_messages = enqueued.clone();
     let mut rig = Rig::new("wxpushbench00001", n, 120, move |clients| {
         let mut clients = clients.clone();
         let config = clients
@@ -75,6 +114,13 @@ async fn push_fanout_benchmark() {
             .interceptor(counting)
             .build();
         clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(config);
+        let sqs = clients
+            .sqs
+            .config()
+            .to_builder()
+            .interceptor(counting_messages)
+            .build();
+        clients.sqs = aws_sdk_sqs::Client::from_conf(sqs);
         clients
     })
     .await;
@@ -88,6 +134,10 @@ async fn push_fanout_benchmark() {
     rig.start_worker(Deps::new(rig.platform.clone(), settings));
     let course = course(&rig.platform.store, &rig.account.id, "基准测试课程").await;
     let requests_before = counter.0.load(Ordering::Relaxed);
+    let (messages_before, sqs_requests_before) = (
+        enqueued.messages.load(Ordering::Relaxed),
+        enqueued.requests.load(Ordering::Relaxed),
+    );
     let cpu_before = cpu_seconds();
     let wall = Instant::now();
     let id = start_push(
@@ -127,9 +177,9 @@ async fn push_fanout_benchmark() {
     times.sort();
     let sending = (*times.last().unwrap() - times[0]).num_milliseconds() as f64 / 1000.0;
     let achieved = (times.len() as f64 - 1.0) / sending;
-    let batches = n.div_ceil(push_worker::settings::BATCH_SIZE);
-    let plan_messages = 1;
-    let sqs_messages = batches + plan_messages;
+    // Counted from the push's plan message (enqueued by start_push) on.
+    let sqs_messages = enqueued.messages.load(Ordering::Relaxed) - messages_before;
+    let sqs_requests = enqueued.requests.load(Ordering::Relaxed) - sqs_requests_before;
     assert_eq!(push.counters.sent, n as u64);
     assert_exactly_once(&rig.sandbox, &rig.openids);
     println!(
@@ -148,9 +198,9 @@ async fn push_fanout_benchmark() {
         cpu * 1000.0 / n as f64
     );
     println!(
-        "  SQS messages         {sqs_messages} = {:.4} per recipient ({} SendMessageBatch requests)",
+        "  SQS messages         {sqs_messages} = {:.4} per recipient ({sqs_requests} send requests = {:.5} per recipient)",
         sqs_messages as f64 / n as f64,
-        batches.div_ceil(10)
+        sqs_requests as f64 / n as f64
     );
     println!(
         "  DynamoDB requests    {requests} = {:.3} per recipient",
