@@ -217,6 +217,27 @@ async fn accounts_crud_with_sealed_secrets() {
         store.get_account(&htology.id).await.unwrap().follower_count,
         3
     );
+    // An edit made from a read taken before a follow keeps the follow's count, and clearing
+    // an optional field removes it.
+    let mut stale = store.get_account(&htology.id).await.unwrap();
+    store.adjust_follower_count(&htology.id, 1).await.unwrap();
+    stale.follow_url = Some("https://mp.weixin.qq.com/follow".into());
+    store.update_account(&stale).await.unwrap();
+    let edited = store.get_account(&htology.id).await.unwrap();
+    assert_eq!(
+        edited.follower_count, 4,
+        "a stale edit put an old count back"
+    );
+    assert_eq!(
+        edited.follow_url.as_deref(),
+        Some("https://mp.weixin.qq.com/follow")
+    );
+    stale.follow_url = None;
+    store.update_account(&stale).await.unwrap();
+    assert_eq!(
+        store.get_account(&htology.id).await.unwrap().follow_url,
+        None
+    );
 
     store.delete_account(&htology.id).await.unwrap();
     assert!(matches!(

@@ -8,6 +8,9 @@ use crate::domain::{Account, AccountId, AccountKind, AccountSecrets, now};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+/// The account attribute that counts followers (moved by callbacks and syncs only).
+const FOLLOWER_COUNT: &str = "follower_count";
+
 impl Stored for Account {
     const ENTITY: &'static str = "account";
 
@@ -94,15 +97,50 @@ impl Store {
     pub async fn update_account(&self, account: &Account) -> StoreResult<()> {
         let mut account = account.clone();
         account.updated_at = now();
-        self.client()
-            .put_item()
+        // Every attribute but the keys and the follower count, which callbacks and syncs
+        // move concurrently: an edit made from a stale read must not put an old count back.
+        let mut item = to_item(&account)?;
+        for kept in ["PK", "SK", FOLLOWER_COUNT] {
+            item.remove(kept);
+        }
+        let mut request = self
+            .client()
+            .update_item()
             .table_name(self.table())
-            .set_item(Some(to_item(&account)?))
-            .condition_expression("attribute_exists(PK)")
+            .set_key(Some(key_attributes(&keys::account(&account.id))))
+            .condition_expression("attribute_exists(PK)");
+        // Optional fields the edit cleared are removed, as a whole-item write would.
+        let cleared: Vec<String> = serde_dynamo::to_item::<_, super::item::Item>(&account)
+            .map_err(|source| StoreError::Malformed {
+                entity: "account",
+                source,
+            })?
+            .into_iter()
+            .filter(|(_, v)| matches!(v, AttributeValue::Null(_)))
+            .map(|(name, _)| name)
+            .collect();
+        let mut sets = Vec::with_capacity(item.len());
+        for (i, (name, value)) in item.into_iter().enumerate() {
+            sets.push(format!("#a{i} = :v{i}"));
+            request = request
+                .expression_attribute_names(format!("#a{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), value);
+        }
+        let mut removes = Vec::with_capacity(cleared.len());
+        for (i, name) in cleared.into_iter().enumerate() {
+            removes.push(format!("#r{i}"));
+            request = request.expression_attribute_names(format!("#r{i}"), name);
+        }
+        let mut update = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            update.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        request
+            .update_expression(update)
             .send()
             .await
             .map_err(|e| {
-                StoreError::dynamo("PutItem", e).on_missing("account", account.id.to_string())
+                StoreError::dynamo("UpdateItem", e).on_missing("account", account.id.to_string())
             })?;
         Ok(())
     }
@@ -154,7 +192,7 @@ impl Store {
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_attributes(&keys::account(id))))
-            .update_expression("ADD follower_count :d")
+            .update_expression(format!("ADD {FOLLOWER_COUNT} :d"))
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
             .send()
@@ -171,7 +209,7 @@ impl Store {
             .update_item()
             .table_name(self.table())
             .set_key(Some(key_attributes(&keys::account(id))))
-            .update_expression("SET follower_count = :n")
+            .update_expression(format!("SET {FOLLOWER_COUNT} = :n"))
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
             .send()
