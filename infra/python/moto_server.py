@@ -71,6 +71,50 @@ def queries_read_only_their_partition():
     DynamoType.cast_value = property(cast_value)
 
     original_query = Table.query
+    from moto.dynamodb.models import table as table_module
+    from moto.dynamodb.models.dynamo_type import Item
+
+    real_copy = table_module.copy
+    general_size = Item.size
+
+    class ResultCopy:
+        """moto deep-copies a query's result items so that projection and filtering cannot
+        touch the stored ones; both build new items instead of changing these, so a copy
+        of each item's attribute map is enough (and ~30x cheaper at 1 MB pages)."""
+
+        @staticmethod
+        def deepcopy(value, memo=None):
+            if isinstance(value, list) and all(type(v) is Item for v in value):
+                return [shallow_item(v) for v in value]
+            return real_copy.deepcopy(value, memo)
+
+    def shallow_item(item):
+        copied = Item.__new__(Item)
+        copied.hash_key = item.hash_key
+        copied.range_key = item.range_key
+        attrs = type(item.attrs).__new__(type(item.attrs))
+        dict.update(attrs, item.attrs)
+        copied.attrs = attrs
+        return copied
+
+    def run_query(self, *args, **kwargs):
+        # Each result's size is computed twice per query (page limit, running total); nothing
+        # changes an item during a query (DynamoDB calls are serialised), so remember it.
+        sizes = {}
+
+        def size(item):
+            key = id(item)
+            if key not in sizes:
+                sizes[key] = general_size(item)
+            return sizes[key]
+
+        table_module.copy = ResultCopy
+        Item.size = size
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            table_module.copy = real_copy
+            Item.size = general_size
 
     def query(self, *args, **kwargs):
         # index_name is the eighth parameter; moto passes it by position.
@@ -91,11 +135,11 @@ def queries_read_only_their_partition():
         elif not index_name and args and args[0] is not None and self.range_key_attr:
             candidates = list(self.items.get(args[0], {}).values())
         else:
-            return original_query(self, *args, **kwargs)
+            return run_query(self, *args, **kwargs)
         candidates.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
         self.all_items = lambda: candidates
         try:
-            return original_query(self, *args, **kwargs)
+            return run_query(self, *args, **kwargs)
         finally:
             del self.all_items
 
