@@ -31,6 +31,9 @@ fi
 log "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
 
+log "the moto launcher's speed-ups give moto's own answers"
+"$VENV/bin/python" "$ROOT/infra/python/moto_patches_check.py"
+
 log "schemathesis against the local stack's admin API (every operation)"
 bash "$ROOT/infra/scripts/api_fuzz.sh"
 

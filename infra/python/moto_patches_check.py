@@ -1,0 +1,67 @@
+"""Checks that the moto launcher's speed-ups (infra/python/moto_server.py) do not change
+moto's answers: the same randomised table and queries (table and index queries, both
+directions, limits, 1 MB pages, filters, projections, sparse indexes) run against patched and
+unpatched moto in two processes, and the answers must be identical. Run by the test command.
+
+Usage: moto_patches_check.py            (compares, exit 1 on any difference)
+       moto_patches_check.py plain|patched   (prints one side's answers as JSON)
+"""
+import os
+import subprocess
+import sys
+
+if len(sys.argv) == 1:
+    answers = [
+        subprocess.run([sys.executable, __file__, side], check=True, capture_output=True).stdout
+        for side in ("plain", "patched")
+    ]
+    if answers[0] != answers[1]:
+        print("moto_patches_check: patched moto answers differently from moto", file=sys.stderr)
+        sys.exit(1)
+    print(f"moto_patches_check: identical answers ({len(answers[0])} bytes of query results)")
+    sys.exit(0)
+
+import json, random
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+patched = sys.argv[1] == "patched"
+if patched:
+    import moto_server
+    moto_server.queries_read_only_their_partition()
+from moto import mock_aws
+import boto3
+random.seed(5)
+out=[]
+with mock_aws():
+    c=boto3.client('dynamodb',region_name='us-east-1')
+    attrs=[('PK','S'),('SK','S'),('GSI1PK','S'),('GSI1SK','S'),('GSI2PK','S'),('GSI2SK','S')]
+    t='cmp'
+    c.create_table(TableName=t,BillingMode='PAY_PER_REQUEST',AttributeDefinitions=[{'AttributeName':a,'AttributeType':ty} for a,ty in attrs],
+     KeySchema=[{'AttributeName':'PK','KeyType':'HASH'},{'AttributeName':'SK','KeyType':'RANGE'}],
+     GlobalSecondaryIndexes=[{'IndexName':'GSI1','KeySchema':[{'AttributeName':'GSI1PK','KeyType':'HASH'},{'AttributeName':'GSI1SK','KeyType':'RANGE'}],'Projection':{'ProjectionType':'ALL'}},
+                             {'IndexName':'GSI2','KeySchema':[{'AttributeName':'GSI2PK','KeyType':'HASH'},{'AttributeName':'GSI2SK','KeyType':'RANGE'}],'Projection':{'ProjectionType':'KEYS_ONLY'}}])
+    for b in range(0,1200,25):
+        items=[]
+        for i in range(b,b+25):
+            it={'PK':{'S':f'ACC#{i%3}'},'SK':{'S':f'FOL#{random.randint(0,10**9):010d}'},'big':{'S':'x'*random.randint(10,6000)},'n':{'N':str(i)},'tags':{'L':[{'N':'1'}]},'m':{'M':{'a':{'S':'b'},'c':{'NS':['1','2']}}}}
+            if i%2: it.update({'GSI1PK':{'S':f'G#{i%5}'},'GSI1SK':{'S':f'{i:06d}'}})
+            if i%3==0: it.update({'GSI2PK':{'S':'S'},'GSI2SK':{'S':f'{i%7}'}})
+            items.append({'PutRequest':{'Item':it}})
+        c.batch_write_item(RequestItems={t:items})
+    def pages(**kw):
+        res=[]; start=None
+        while True:
+            args=dict(kw)
+            if start: args['ExclusiveStartKey']=start
+            r=c.query(TableName=t,**args)
+            res.append((r['Count'],r['ScannedCount'],r['Items'],r.get('LastEvaluatedKey')))
+            start=r.get('LastEvaluatedKey')
+            if not start: break
+        return res
+    out.append(pages(KeyConditionExpression='PK = :p',ExpressionAttributeValues={':p':{'S':'ACC#1'}}))
+    out.append(pages(KeyConditionExpression='PK = :p AND begins_with(SK, :s)',ExpressionAttributeValues={':p':{'S':'ACC#2'},':s':{'S':'FOL#1'}},ScanIndexForward=False,Limit=37))
+    out.append(pages(IndexName='GSI1',KeyConditionExpression='GSI1PK = :p',ExpressionAttributeValues={':p':{'S':'G#3'}}))
+    out.append(pages(IndexName='GSI2',KeyConditionExpression='GSI2PK = :p AND GSI2SK > :s',ExpressionAttributeValues={':p':{'S':'S'},':s':{'S':'3'}},Limit=50))
+    out.append(pages(KeyConditionExpression='PK = :p',ExpressionAttributeValues={':p':{'S':'ACC#0'},':m':{'N':'600'}},FilterExpression='n > :m',ProjectionExpression='PK, SK, m.a, n'))
+    # the stored items are untouched by projections
+    out.append(pages(KeyConditionExpression='PK = :p',ExpressionAttributeValues={':p':{'S':'ACC#0'}},Limit=20))
+print(json.dumps(out, sort_keys=True))
