@@ -4,6 +4,7 @@
 #[path = "push_fixture/mod.rs"]
 mod fixture;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use fixture::*;
 use livenotify::domain::{Audience, DeliveryStatus, PushStatus};
 use livenotify::store::PageRequest;
@@ -79,6 +80,32 @@ async fn ten_thousand_followers_each_get_exactly_one_message() {
         .unwrap();
     assert_eq!(record.status, DeliveryStatus::Sent);
     assert_eq!(record.msgid, sample[0].msgid.map(|m| m.to_string()));
+    // The push item stays small however large the push (every receipt rewrites it): the
+    // batch ledger lives in its own items.
+    let raw = stack
+        .aws
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(stack.store().table())
+        .set_key(Some(
+            [
+                (
+                    "PK".to_string(),
+                    AttributeValue::S(livenotify::store::keys::push_pk(id)),
+                ),
+                ("SK".to_string(), AttributeValue::S("PUSH".into())),
+            ]
+            .into(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let size = format!("{raw:?}").len();
+    eprintln!("push item: {size} bytes of debug text");
+    assert!(size < 1_500, "push item is {size} bytes of debug text");
     stack.shutdown().await;
 }
 

@@ -247,6 +247,16 @@ pub fn push(id: PushId) -> Key {
     key(push_pk(id), "PUSH")
 }
 
+/// Partition of a push's batch ledger (apart from the deliveries, so reading it is small).
+pub fn push_ledger_pk(id: PushId) -> String {
+    format!("PUSH#{id}#LEDGER")
+}
+
+/// One shard of a push's batch ledger.
+pub fn push_ledger(id: PushId, shard: u16) -> Key {
+    key(push_ledger_pk(id), format!("{shard:05}"))
+}
+
 /// GSI1 partition of one course's pushes.
 pub fn course_pushes_pk(course: CourseId) -> String {
     format!("COURSE#{course}#PUSHES")

@@ -14,6 +14,7 @@ mod item;
 pub mod keys;
 mod page;
 mod parked_receipts;
+mod push_ledger;
 mod push_progress;
 mod pushes;
 pub mod schema;
@@ -27,6 +28,7 @@ pub use error::{StoreError, StoreResult};
 pub use followers::FollowerFilter;
 pub use item::{Item, Stored, from_item, key_attributes, to_item};
 pub use page::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};
+pub use push_ledger::{LEDGER_SHARDS, ledger_shard};
 pub use push_progress::{PlanCheckpoint, PushProgress};
 pub use pushes::CounterDelta;
 

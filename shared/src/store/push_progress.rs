@@ -1,9 +1,9 @@
-//! How far a push's fan-out got: the plan checkpoint (audience cursor), per-batch counting
-//! exactly once, and the quota-pause resume time. These are attributes of the push item
+//! How far a push's fan-out got: the plan checkpoint (audience cursor) and the quota-pause
+//! resume time (per-batch counting is in [`super::push_ledger`]). These are attributes of the push item
 //! beside the [`Push`] fields, written only here.
 
 use super::keys;
-use super::{CounterDelta, Store, StoreError, StoreResult, from_item, key_attributes};
+use super::{Store, StoreError, StoreResult, from_item, key_attributes};
 use crate::domain::{Push, PushId, PushStatus, Timestamp, sort_key_time};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -12,7 +12,6 @@ const PLAN_PAGES: &str = "plan_pages";
 const PLAN_CURSOR: &str = "plan_cursor";
 const PLAN_DONE: &str = "plan_done";
 const RESUME_AT: &str = "resume_at";
-const COUNTED_BATCHES: &str = "counted_batches";
 
 /// Where the audience paging of a push stands.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,7 +85,7 @@ impl Store {
         let resume_at = read_string(&item, RESUME_AT)
             .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
             .map(|t| t.with_timezone(&chrono::Utc));
-        let push: Push = from_item(item)?;
+        let push = self.with_ledger(from_item(item)?).await?;
         Ok(PushProgress {
             push,
             plan,
@@ -141,52 +140,6 @@ impl Store {
             request = request.expression_attribute_values(":from", n(from.pages));
         }
         let result = request.send().await;
-        super::error::applied("UpdateItem", result)
-    }
-
-    /// Adds one recipient batch's outcome to the push counters exactly once: the batch's name
-    /// joins the push's `counted_batches` set in the same conditional update. Returns false
-    /// if the batch was counted before (a redelivered or duplicated batch message).
-    ///
-    /// One item, one conditional write: no transaction, so nothing to conflict or roll back.
-    /// The set grows by ~12 bytes per 100 recipients (1M recipients: ~120 KB of the 400 KB
-    /// item limit).
-    pub async fn count_push_batch(
-        &self,
-        id: PushId,
-        batch: &str,
-        delta: CounterDelta,
-        at: Timestamp,
-    ) -> StoreResult<bool> {
-        let fields = [
-            ("sent", delta.sent),
-            ("skipped", delta.skipped),
-            ("failed", delta.failed),
-            ("targeted", delta.targeted),
-        ];
-        let mut adds = vec![format!("{COUNTED_BATCHES} :batches")];
-        let mut request = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key_attributes(&keys::push(id))))
-            .condition_expression(format!(
-                "attribute_exists(PK) AND NOT contains({COUNTED_BATCHES}, :batch)"
-            ))
-            .expression_attribute_values(":batches", AttributeValue::Ss(vec![batch.to_string()]))
-            .expression_attribute_values(":batch", AttributeValue::S(batch.to_string()))
-            .expression_attribute_values(":at", AttributeValue::S(sort_key_time(at)));
-        for (name, value) in fields {
-            adds.push(format!("counters.{name} :{name}"));
-            request = request.expression_attribute_values(
-                format!(":{name}"),
-                AttributeValue::N(value.to_string()),
-            );
-        }
-        let result = request
-            .update_expression(format!("SET last_counted_at = :at ADD {}", adds.join(", ")))
-            .send()
-            .await;
         super::error::applied("UpdateItem", result)
     }
 

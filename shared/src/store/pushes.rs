@@ -66,7 +66,8 @@ impl Store {
 
     /// One push job.
     pub async fn get_push(&self, id: PushId) -> StoreResult<Push> {
-        self.get_required(&keys::push(id), id.to_string()).await
+        let push = self.get_required(&keys::push(id), id.to_string()).await?;
+        self.with_ledger(push).await
     }
 
     /// Pushes of a course, newest first.
@@ -75,20 +76,34 @@ impl Store {
         course: CourseId,
         page: &PageRequest,
     ) -> StoreResult<Page<Push>> {
-        self.query(
-            &Query::partition(Some(Index::Gsi1), keys::course_pushes_pk(course)).reversed(),
-            page,
-        )
-        .await
+        let page = self
+            .query(
+                &Query::partition(Some(Index::Gsi1), keys::course_pushes_pk(course)).reversed(),
+                page,
+            )
+            .await?;
+        self.pushes_with_ledgers(page).await
     }
 
     /// Recent pushes of every course, newest first.
     pub async fn list_recent_pushes(&self, page: &PageRequest) -> StoreResult<Page<Push>> {
-        self.query(
-            &Query::partition(Some(Index::Gsi2), keys::PUSHES).reversed(),
-            page,
-        )
-        .await
+        let page = self
+            .query(
+                &Query::partition(Some(Index::Gsi2), keys::PUSHES).reversed(),
+                page,
+            )
+            .await?;
+        self.pushes_with_ledgers(page).await
+    }
+
+    /// Every push of a page with its ledger's counts added.
+    async fn pushes_with_ledgers(&self, mut page: Page<Push>) -> StoreResult<Page<Push>> {
+        let mut items = Vec::with_capacity(page.items.len());
+        for push in std::mem::take(&mut page.items) {
+            items.push(self.with_ledger(push).await?);
+        }
+        page.items = items;
+        Ok(page)
     }
 
     /// Moves a push from one of `from` to `to` (with a reason for admins). `Conflict` if it is
