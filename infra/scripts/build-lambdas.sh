@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make build-lambdas`: the five Lambda artifacts (bootstrap.zip per function), built with
+# `make build-lambdas`: the Lambda artifacts (bootstrap.zip per function: the five function
+# crates and the admin-api crate's export worker), built with
 # cargo-lambda in release mode, and each zip's size.
 #
 # Installs cargo-lambda and zig from PyPI into .venv (infra/python/build-requirements.txt).
@@ -13,6 +14,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 
 FUNCTIONS=(wechat-callback admin-api qr-generator push-worker follower-sync)
+# Every Lambda's binary: the five crates, and the admin-api crate's export worker.
+ARTIFACTS=("${FUNCTIONS[@]}" export-worker)
 BUILD_REQUIREMENTS="$ROOT/infra/python/build-requirements.txt"
 
 ensure_venv
@@ -90,7 +93,7 @@ cargo lambda build --release --target "$target" --skip-target-check --output-for
 
 # The zip holds the binary; keep an unzipped copy for the cold-start benchmark.
 printf '\n%-16s %12s %12s\n' function "zip bytes" "binary bytes"
-for f in "${FUNCTIONS[@]}"; do
+for f in "${ARTIFACTS[@]}"; do
   zip="$out/$f/bootstrap.zip"
   [[ -f "$zip" ]] || { echo "missing $zip" >&2; exit 1; }
   "$VENV/bin/python" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("bootstrap", sys.argv[2])' "$zip" "$out/$f"
