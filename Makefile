@@ -56,7 +56,7 @@ load:
 	  && LIVENOTIFY_LOAD_USERS=$${LIVENOTIFY_LOAD_USERS:-1000} LIVENOTIFY_LOAD_CONCURRENCY=$${LIVENOTIFY_LOAD_CONCURRENCY:-32} \
 	     cargo nextest run -p livenotify-tests --test callback_load --no-capture'
 
-## The five Lambda artifacts (dist/lambda/<arch>/<function>/bootstrap.zip) and their sizes;
+## The six Lambda artifacts (dist/lambda/<arch>/<function>/bootstrap.zip) and their sizes;
 ## installs cargo-lambda and zig into .venv. LAMBDA_ARCH=arm64|x86_64 (default: arm64 if possible).
 .PHONY: build-lambdas
 build-lambdas:
