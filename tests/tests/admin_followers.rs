@@ -186,7 +186,7 @@ async fn course_with_records(stack: &TestStack, root: &AdminClient) -> (String, 
             "/api/courses",
             json!({"title": "记录", "starts_at": (now() + chrono::Duration::days(1)).to_rfc3339(),
                    "live_url": "https://live.example.com/x",
-                   "templates": {"wxa": {"template_id": "tpl"}}}),
+                   "templates": {"wxa": {"template_id": "tpl", "fields": {"thing1": "{title}"}}}}),
         )
         .await
         .expect(201);

@@ -218,7 +218,7 @@ mod tests {
                 AccountKind::MiniProgram,
                 "template_id",
             ),
-            (Channel::CustomerService, AccountKind::Service, "link"),
+            (Channel::CustomerService, AccountKind::Service, "news"),
             (Channel::Wecom, AccountKind::Wecom, "textcard"),
         ];
         for (channel, kind, key) in cases {
