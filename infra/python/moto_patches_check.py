@@ -10,6 +10,12 @@ import os
 import subprocess
 import sys
 
+# In-process moto (mock_aws) only: an endpoint set for the local stack (the test command sets
+# AWS_ENDPOINT_URL for its moto server) would send these requests to that server instead.
+for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+    del os.environ[name]
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+
 if len(sys.argv) == 1:
     answers = [
         subprocess.run([sys.executable, __file__, side], check=True, capture_output=True).stdout
