@@ -7,9 +7,8 @@
 //! starts one): the typical events read the table like production does.
 
 use livenotify::aws::AwsClients;
-use livenotify::domain::CourseId;
-use livenotify::domain::SyncTrigger;
-use livenotify::jobs::{PushJob, QrJob, SyncJob};
+use livenotify::domain::{CourseId, ExportJobId, SyncTrigger};
+use livenotify::jobs::{ExportJobMessage, PushJob, QrJob, SyncJob};
 use livenotify::secrets::SecretBox;
 use livenotify_bench::latency::percentile;
 use livenotify_bench::runtime_api::{Answer, RuntimeApi};
@@ -221,6 +220,10 @@ fn typical_events() -> Result<Vec<(&'static str, Vec<u8>)>, serde_json::Error> {
     let sync = SyncJob::AllAccounts {
         trigger: SyncTrigger::Schedule,
     };
+    // A job id the table does not hold: the worker reads its job item and drops the message.
+    let export = ExportJobMessage {
+        export_id: ExportJobId::generate(),
+    };
     Ok(vec![
         (
             "wechat-callback",
@@ -230,6 +233,7 @@ fn typical_events() -> Result<Vec<(&'static str, Vec<u8>)>, serde_json::Error> {
         ("qr-generator", sqs(serde_json::to_string(&qr)?)),
         ("push-worker", sqs(serde_json::to_string(&PushJob::Tick)?)),
         ("follower-sync", sqs(serde_json::to_string(&sync)?)),
+        ("export-worker", sqs(serde_json::to_string(&export)?)),
     ])
 }
 
