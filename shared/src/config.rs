@@ -160,7 +160,7 @@ pub struct CoreConfig {
 }
 
 /// URLs of the dead-letter queues of the work queues (`PUSH_DLQ_URL`, `QR_DLQ_URL`,
-/// `SYNC_DLQ_URL`): all three or none.
+/// `SYNC_DLQ_URL`: all three or none; `EXPORT_DLQ_URL` optional, like the export queue).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetterUrls {
     /// Dead letters of the push queue.
@@ -169,20 +169,34 @@ pub struct DeadLetterUrls {
     pub qr: String,
     /// Dead letters of the sync queue.
     pub sync: String,
+    /// Dead letters of the export queue, where the deployment has one.
+    pub export: Option<String>,
 }
 
 impl DeadLetterUrls {
-    /// Reads the three URLs; `None` when none is set, an error naming the first missing one
-    /// when only some are.
+    /// Reads the URLs; `None` when none of the three required ones is set, an error naming
+    /// the first missing one when only some are.
     pub fn from_env(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
         const VARS: [&str; 3] = ["PUSH_DLQ_URL", "QR_DLQ_URL", "SYNC_DLQ_URL"];
         if VARS.iter().all(|name| env.optional_named(name).is_none()) {
-            return Ok(None);
+            return match env.optional_named("EXPORT_DLQ_URL") {
+                None => Ok(None),
+                Some(_) => Err(ConfigError::Missing {
+                    name: "PUSH_DLQ_URL",
+                    purpose: "dead-letter queue of the push queue (EXPORT_DLQ_URL is set)",
+                }),
+            };
         }
         Ok(Some(Self {
             push: env.url("PUSH_DLQ_URL", "dead-letter queue of the push queue")?,
             qr: env.url("QR_DLQ_URL", "dead-letter queue of the QR queue")?,
             sync: env.url("SYNC_DLQ_URL", "dead-letter queue of the sync queue")?,
+            export: match env.optional_named("EXPORT_DLQ_URL") {
+                Some(_) => {
+                    Some(env.url("EXPORT_DLQ_URL", "dead-letter queue of the export queue")?)
+                }
+                None => None,
+            },
         }))
     }
 }
@@ -379,9 +393,46 @@ mod tests {
         ]);
         let urls = DeadLetterUrls::from_env(&env).unwrap().unwrap();
         assert_eq!(urls.sync, "http://127.0.0.1:9/q/sync-dlq");
+        assert_eq!(urls.export, None, "the export DLQ is optional");
         assert_eq!(
             DeadLetterUrls::from_env(&Env::from_pairs(&[])).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn export_dead_letters_come_with_the_other_three() {
+        let all = Env::from_pairs(&[
+            ("PUSH_DLQ_URL", "http://127.0.0.1:9/q/push-dlq"),
+            ("QR_DLQ_URL", "http://127.0.0.1:9/q/qr-dlq"),
+            ("SYNC_DLQ_URL", "http://127.0.0.1:9/q/sync-dlq"),
+            ("EXPORT_DLQ_URL", "http://127.0.0.1:9/q/export-dlq"),
+        ]);
+        let urls = DeadLetterUrls::from_env(&all).unwrap().unwrap();
+        assert_eq!(
+            urls.export.as_deref(),
+            Some("http://127.0.0.1:9/q/export-dlq")
+        );
+        let alone = Env::from_pairs(&[("EXPORT_DLQ_URL", "http://127.0.0.1:9/q/export-dlq")]);
+        assert!(matches!(
+            DeadLetterUrls::from_env(&alone),
+            Err(ConfigError::Missing {
+                name: "PUSH_DLQ_URL",
+                ..
+            })
+        ));
+        let bad = Env::from_pairs(&[
+            ("PUSH_DLQ_URL", "http://127.0.0.1:9/q/push-dlq"),
+            ("QR_DLQ_URL", "http://127.0.0.1:9/q/qr-dlq"),
+            ("SYNC_DLQ_URL", "http://127.0.0.1:9/q/sync-dlq"),
+            ("EXPORT_DLQ_URL", "not a url"),
+        ]);
+        assert!(matches!(
+            DeadLetterUrls::from_env(&bad),
+            Err(ConfigError::Invalid {
+                name: "EXPORT_DLQ_URL",
+                ..
+            })
+        ));
     }
 }

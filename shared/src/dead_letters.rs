@@ -34,11 +34,13 @@ pub enum WorkQueue {
     Qr,
     /// Follower sync.
     Sync,
+    /// Export jobs (deployments with an export queue).
+    Export,
 }
 
 impl WorkQueue {
     /// Every queue with a DLQ.
-    pub const ALL: [Self; 3] = [Self::Push, Self::Qr, Self::Sync];
+    pub const ALL: [Self; 4] = [Self::Push, Self::Qr, Self::Sync, Self::Export];
 
     /// Name as the API spells it.
     pub fn as_str(self) -> &'static str {
@@ -46,6 +48,7 @@ impl WorkQueue {
             Self::Push => "push",
             Self::Qr => "qr",
             Self::Sync => "sync",
+            Self::Export => "export",
         }
     }
 
@@ -74,18 +77,24 @@ pub struct DeadLetter {
 
 /// Why a DLQ could not be read or redriven.
 #[derive(Debug, thiserror::Error)]
-#[error("SQS {operation} failed: {detail}")]
-pub struct DeadLetterError {
-    /// Operation.
-    pub operation: &'static str,
-    /// What SQS said.
-    pub detail: String,
+pub enum DeadLetterError {
+    /// This deployment has no such queue or DLQ (the export queue is optional).
+    #[error("no {} queue or dead-letter queue is configured", .0.as_str())]
+    NotConfigured(WorkQueue),
+    /// An SQS call failed.
+    #[error("SQS {operation} failed: {detail}")]
+    Sqs {
+        /// Operation.
+        operation: &'static str,
+        /// What SQS said.
+        detail: String,
+    },
 }
 
 fn sqs_error<E: std::error::Error + 'static>(
     operation: &'static str,
 ) -> impl FnOnce(E) -> DeadLetterError {
-    move |e| DeadLetterError {
+    move |e| DeadLetterError::Sqs {
         operation,
         detail: DisplayErrorContext(&e).to_string(),
     }
@@ -110,19 +119,29 @@ impl DeadLetterQueues {
         Self { sqs, dead, sources }
     }
 
-    fn dlq(&self, queue: WorkQueue) -> &str {
+    fn dlq(&self, queue: WorkQueue) -> Result<&str, DeadLetterError> {
         match queue {
-            WorkQueue::Push => &self.dead.push,
-            WorkQueue::Qr => &self.dead.qr,
-            WorkQueue::Sync => &self.dead.sync,
+            WorkQueue::Push => Ok(&self.dead.push),
+            WorkQueue::Qr => Ok(&self.dead.qr),
+            WorkQueue::Sync => Ok(&self.dead.sync),
+            WorkQueue::Export => self
+                .dead
+                .export
+                .as_deref()
+                .ok_or(DeadLetterError::NotConfigured(queue)),
         }
     }
 
-    fn source(&self, queue: WorkQueue) -> &str {
+    fn source(&self, queue: WorkQueue) -> Result<&str, DeadLetterError> {
         match queue {
-            WorkQueue::Push => &self.sources.push,
-            WorkQueue::Qr => &self.sources.qr,
-            WorkQueue::Sync => &self.sources.sync,
+            WorkQueue::Push => Ok(&self.sources.push),
+            WorkQueue::Qr => Ok(&self.sources.qr),
+            WorkQueue::Sync => Ok(&self.sources.sync),
+            WorkQueue::Export => self
+                .sources
+                .export
+                .as_deref()
+                .ok_or(DeadLetterError::NotConfigured(queue)),
         }
     }
 
@@ -135,7 +154,7 @@ impl DeadLetterQueues {
         let out = self
             .sqs
             .receive_message()
-            .queue_url(self.dlq(queue))
+            .queue_url(self.dlq(queue)?)
             .max_number_of_messages(max.clamp(1, 10))
             .visibility_timeout(visibility)
             // A short wait: an empty answer then means empty, not "no server sampled had one".
@@ -182,6 +201,8 @@ impl DeadLetterQueues {
     }
 
     async fn release(&self, queue: WorkQueue, handles: &[String]) {
+        // Nothing was received from a queue that is not configured.
+        let Ok(dlq) = self.dlq(queue) else { return };
         for chunk in handles.chunks(10) {
             let entries: Vec<_> = chunk
                 .iter()
@@ -198,7 +219,7 @@ impl DeadLetterQueues {
             if let Err(e) = self
                 .sqs
                 .change_message_visibility_batch()
-                .queue_url(self.dlq(queue))
+                .queue_url(dlq)
                 .set_entries(Some(entries))
                 .send()
                 .await
@@ -212,6 +233,8 @@ impl DeadLetterQueues {
     /// Moves every message of `queue`'s DLQ back to the queue (within [`REDRIVE_BUDGET`]);
     /// returns how many moved.
     pub async fn redrive(&self, queue: WorkQueue) -> Result<u64, DeadLetterError> {
+        // Both ends must exist before anything is taken off the DLQ.
+        let (dlq, source) = (self.dlq(queue)?, self.source(queue)?);
         let started = Instant::now();
         let mut moved = 0u64;
         while started.elapsed() < REDRIVE_BUDGET {
@@ -234,7 +257,7 @@ impl DeadLetterQueues {
             let sent = self
                 .sqs
                 .send_message_batch()
-                .queue_url(self.source(queue))
+                .queue_url(source)
                 .set_entries(Some(entries))
                 .send()
                 .await
@@ -259,7 +282,7 @@ impl DeadLetterQueues {
                 let out = self
                     .sqs
                     .delete_message_batch()
-                    .queue_url(self.dlq(queue))
+                    .queue_url(dlq)
                     .set_entries(Some(deletes))
                     .send()
                     .await
@@ -312,7 +335,8 @@ mod tests {
         for q in WorkQueue::ALL {
             assert_eq!(WorkQueue::parse(q.as_str()), Some(q));
         }
-        assert_eq!(WorkQueue::parse("export"), None);
+        assert_eq!(WorkQueue::parse("export"), Some(WorkQueue::Export));
+        assert_eq!(WorkQueue::parse("exports"), None);
     }
 
     #[test]

@@ -52,6 +52,13 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
     put(&stack, &stack.resources.push.dlq_url, "not json at all").await;
     let qr_job = json!({"type": "generate", "course_id": "01J0000000000000000000000Z"});
     put(&stack, &stack.resources.qr.dlq_url, &qr_job.to_string()).await;
+    let export_job = json!({"export_id": "01J0000000000000000000000Y"});
+    put(
+        &stack,
+        &stack.resources.export.dlq_url,
+        &export_job.to_string(),
+    )
+    .await;
 
     // Anyone signed in may look; looking twice shows the same message (left in place).
     for _ in 0..2 {
@@ -75,11 +82,17 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
         .await
         .expect(200);
     assert_eq!(bodies(&qr), [qr_job]);
+    let export = viewer
+        .get("/api/dead-letters?queue=export")
+        .await
+        .expect(200);
+    assert_eq!(bodies(&export), std::slice::from_ref(&export_job));
+    assert_eq!(export["items"][0]["queue"], "export");
 
     // Bad input.
     for path in [
         "/api/dead-letters",
-        "/api/dead-letters?queue=export",
+        "/api/dead-letters?queue=exports",
         "/api/dead-letters?queue=push&limit=0",
         "/api/dead-letters?queue=push&limit=1001",
     ] {
@@ -88,7 +101,7 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
         assert_eq!(reply.code(), "validation_failed");
     }
     assert_eq!(
-        root.post("/api/dead-letters/export/redrive", json!({}))
+        root.post("/api/dead-letters/exports/redrive", json!({}))
             .await
             .status,
         422
@@ -149,6 +162,15 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
         .await
         .expect(200);
     assert_eq!(again["moved"], 0);
+
+    // The export queue's dead letters go back to the export queue (its worker drops a job
+    // the table does not know).
+    let moved = root
+        .post("/api/dead-letters/export/redrive", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(moved["moved"], 1);
+    assert!(bodies(&root.get("/api/dead-letters?queue=export").await.expect(200)).is_empty());
 
     let audit = root.all_pages("/api/audit", 100).await;
     let redrives: Vec<(String, String, String)> = audit

@@ -313,6 +313,7 @@ fn derived_grants() -> Vec<(&'static str, Vec<Allow>)> {
                             "PushDeadLetterQueue.Arn",
                             "QrDeadLetterQueue.Arn",
                             "SyncDeadLetterQueue.Arn",
+                            "ExportDeadLetterQueue.Arn",
                         ],
                     ),
                     allow(

@@ -158,5 +158,8 @@ pub fn export_kind() -> Object {
 
 /// `WorkQueue` (a queue with a dead-letter queue).
 pub fn work_queue() -> Object {
-    string_enum(&["push", "qr", "sync"], "推送 / 二维码 / 关注用户同步")
+    string_enum(
+        &["push", "qr", "sync", "export"],
+        "推送 / 二维码 / 关注用户同步 / 导出",
+    )
 }

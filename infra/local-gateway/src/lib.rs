@@ -127,6 +127,7 @@ pub fn local_config(
             push: resources.push.dlq_url.clone(),
             qr: resources.qr.dlq_url.clone(),
             sync: resources.sync.dlq_url.clone(),
+            export: Some(resources.export.dlq_url.clone()),
         }),
         wechat_timeout: livenotify::wechat::DEFAULT_TIMEOUT,
     }

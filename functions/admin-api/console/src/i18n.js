@@ -78,7 +78,7 @@ const zh = {
     queue: '队列', body: '消息内容', receiveCount: '接收次数', firstReceived: '首次接收', redrive: '全部重新投递',
     redriveConfirm: '把 {queue} 死信队列中的全部消息移回原队列？', moved: '已重新投递 {n} 条消息',
   },
-  queue: { push: '推送', qr: '二维码', sync: '同步' },
+  queue: { push: '推送', qr: '二维码', sync: '同步', export: '导出' },
   export: {
     title: '导出', csv: 'CSV', xlsx: 'Excel (XLSX)', running: '正在导出…', done: '导出完成：{rows} 行', failed: '导出失败：{error}',
     download: '下载文件', waiting: '导出任务排队中…',
@@ -162,7 +162,7 @@ const en = {
     queue: 'Queue', body: 'Body', receiveCount: 'Receives', firstReceived: 'First received', redrive: 'Redrive all',
     redriveConfirm: 'Move every message of the {queue} dead-letter queue back?', moved: '{n} message(s) moved back',
   },
-  queue: { push: 'Push', qr: 'QR', sync: 'Sync' },
+  queue: { push: 'Push', qr: 'QR', sync: 'Sync', export: 'Export' },
   export: {
     title: 'Export', csv: 'CSV', xlsx: 'Excel (XLSX)', running: 'Exporting…', done: 'Export ready: {rows} rows', failed: 'Export failed: {error}',
     download: 'Download', waiting: 'Export queued…',

@@ -1,4 +1,4 @@
-//! 死信队列: the messages the push, QR and sync queues gave up on, and moving them back.
+//! 死信队列: the messages the push, QR, sync and export queues gave up on, and moving them back.
 
 use crate::AppState;
 use crate::audit_layer::AuditTarget;
@@ -9,7 +9,9 @@ use crate::validate::Validator;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
-use livenotify::dead_letters::{DeadLetter, DeadLetterQueues, MAX_PEEK, WorkQueue};
+use livenotify::dead_letters::{
+    DeadLetter, DeadLetterError, DeadLetterQueues, MAX_PEEK, WorkQueue,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -17,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeadLetterQuery {
-    /// `push`, `qr` or `sync`.
+    /// `push`, `qr`, `sync` or `export`.
     #[param(schema_with = crate::schema::work_queue)]
     pub queue: Option<String>,
     /// Most messages to show, 1 to 1000 (default 100).
@@ -76,19 +78,29 @@ fn queue(field: &str, text: Option<&str>) -> ApiResult<WorkQueue> {
     let mut v = Validator::new();
     let parsed = match text {
         None => {
-            v.add(field, "required", "必填：push、qr 或 sync");
+            v.add(field, "required", "必填：push、qr、sync 或 export");
             None
         }
         Some(text) => {
             let q = WorkQueue::parse(text);
             if q.is_none() {
-                v.add(field, "invalid_queue", "队列须为 push、qr 或 sync");
+                v.add(field, "invalid_queue", "队列须为 push、qr、sync 或 export");
             }
             q
         }
     };
     v.finish()?;
     parsed.ok_or_else(|| ApiError::internal("validated queue missing"))
+}
+
+/// A queue this deployment does not have is a configuration gap (503), not a failure.
+fn dead_letter_error(error: DeadLetterError) -> ApiError {
+    match error {
+        DeadLetterError::NotConfigured(_) => {
+            ApiError::NotConfigured("EXPORT_QUEUE_URL, EXPORT_DLQ_URL")
+        }
+        sqs @ DeadLetterError::Sqs { .. } => ApiError::internal(sqs),
+    }
 }
 
 fn dead_letter_queues(state: &AppState) -> ApiResult<DeadLetterQueues> {
@@ -126,7 +138,7 @@ pub async fn list(
     let items = dead_letter_queues(&state)?
         .peek(queue, limit as usize)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(dead_letter_error)?;
     Ok(Json(DeadLetterList {
         items: items.into_iter().map(DeadLetterView::from).collect(),
         next_cursor: None,
@@ -134,7 +146,7 @@ pub async fn list(
 }
 
 #[utoipa::path(post, path = "/api/dead-letters/{queue}/redrive", tag = "死信队列", summary = "死信重新投递到原队列",
-    params(("queue" = String, Path, description = "push, qr or sync")),
+    params(("queue" = String, Path, description = "push, qr, sync or export")),
     responses((status = 200, body = Redriven),
         (status = 503, description = "not_configured：此部署未配置死信队列地址", body = crate::ErrorBody)))]
 /// Moves every message of the queue's DLQ back to the queue (super admins and operators).
@@ -148,7 +160,7 @@ pub async fn redrive(
     let moved = dead_letter_queues(&state)?
         .redrive(queue)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(dead_letter_error)?;
     Ok((
         Extension(AuditTarget(format!("dead-letters/{}", queue.as_str()))),
         Json(Redriven { moved }),
