@@ -48,6 +48,8 @@ PIDS+=("$!")
 wait_http "$GATEWAY_PORT" /api/health 60
 
 export E2E_URL="http://127.0.0.1:$GATEWAY_PORT"
-export E2E_SCREENSHOTS="$ROOT/tests/e2e/screenshots"
+# Test runs leave the committed screenshots alone; refresh those with
+# E2E_SCREENSHOTS=tests/e2e/screenshots bash tests/e2e/run.sh
+export E2E_SCREENSHOTS="${E2E_SCREENSHOTS:-$STATE_DIR/e2e-screenshots}"
 log "console e2e against $E2E_URL (logs: .local/e2e-gateway.log)"
 node tests/e2e/console.e2e.mjs
