@@ -469,3 +469,55 @@ fn no_role_grants_a_whole_prefix_or_every_index() {
         }
     }
 }
+
+#[test]
+fn vpc_access_grants_network_interfaces_and_nothing_else() {
+    let template = template();
+    let policy = &resources(&template)["VpcNetworkInterfacesPolicy"];
+    assert_eq!(policy["Condition"].as_str(), Some("CreateEgress"));
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("statements");
+    let mut actions = Vec::new();
+    for s in statements {
+        assert_eq!(s["Effect"].as_str(), Some("Allow"));
+        for a in s["Action"].as_sequence().expect("actions") {
+            actions.push(a.as_str().expect("action").to_string());
+        }
+    }
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:UnassignPrivateIpAddresses",
+        ]
+    );
+    // Every function's role gets it and no other managed policy (AWS's
+    // AWSLambdaVPCAccessExecutionRole also grants logs:* on every log group), and only while
+    // the egress VPC exists.
+    for (name, f) in functions(&template) {
+        let role = tagged(&f["Properties"]["Role"])
+            .expect("role")
+            .trim_end_matches(".Arn");
+        let managed = &resources(&template)[role]["Properties"]["ManagedPolicyArns"];
+        let Value::Tagged(condition) = managed else {
+            panic!("{name}: ManagedPolicyArns is not conditional: {managed:?}")
+        };
+        assert_eq!(condition.tag.to_string(), "!If", "{name}");
+        let branches = condition.value.as_sequence().expect("!If arguments");
+        assert_eq!(branches[0].as_str(), Some("CreateEgress"), "{name}");
+        let attached = branches[1].as_sequence().expect("policy list");
+        assert_eq!(attached.len(), 1, "{name}: {attached:?}");
+        assert_eq!(
+            tagged(&attached[0]),
+            Some("VpcNetworkInterfacesPolicy"),
+            "{name}"
+        );
+        assert_eq!(tagged(&branches[2]), Some("AWS::NoValue"), "{name}");
+    }
+}
