@@ -37,6 +37,15 @@ bench-push:
 	  && export LIVENOTIFY_TEST_AWS_ENDPOINT=http://127.0.0.1:$$P && export_moto_env $$P \
 	  && cargo test -p livenotify-tests --test push_bench -- --ignored --nocapture'
 
+## CPU time and peak RSS of the release push-worker binary alone during a push (needs
+## `make build-lambdas`; LIVENOTIFY_PUSH_CPU_RECIPIENTS, default 10000). Results: BENCHMARKS.md.
+.PHONY: bench-worker-cpu
+bench-worker-cpu:
+	@bash -c 'source infra/scripts/common.sh && ensure_venv && P=$$(free_port) && start_moto $$P \
+	  && trap "kill $$MOTO_PID 2>/dev/null || true" EXIT \
+	  && export LIVENOTIFY_TEST_AWS_ENDPOINT=http://127.0.0.1:$$P && export_moto_env $$P \
+	  && cargo test -p livenotify-tests --test push_worker_cpu -- --ignored --nocapture'
+
 ## Fuzz the untrusted inputs long (callback XML, AES ciphertext, openid lists); results: RELIABILITY.md.
 .PHONY: fuzz
 fuzz:
@@ -64,7 +73,7 @@ build-lambdas:
 
 ## Every benchmark behind BENCHMARKS.md (long; never part of `make test`).
 .PHONY: bench bench-callback bench-coldstart bench-export bench-smoke
-bench: bench-callback bench-coldstart bench-push bench-sync bench-export
+bench: bench-callback bench-coldstart bench-worker-cpu bench-push bench-sync bench-export
 
 ## Callback CPU path: livenotify vs wechatpy vs Node wechat-crypto, same events, same run.
 bench-callback:
