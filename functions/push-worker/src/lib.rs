@@ -26,6 +26,7 @@ use livenotify::rate_limit::TokenBucket;
 use livenotify::store::StoreError;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use crash::{CrashHook, CrashPoint};
@@ -109,17 +110,64 @@ pub enum JobError {
     Crashed(CrashPoint),
 }
 
+/// What a plan message may know about the invocation it shares: whether the other messages
+/// (batches to send) are still running. A planner stops paging once they are done, because
+/// Lambda hands this instance no new messages until the whole invocation returns.
+#[derive(Debug, Default)]
+pub struct Invocation {
+    others_running: AtomicUsize,
+}
+
+impl Invocation {
+    /// An invocation whose `others` non-plan messages are running.
+    pub fn new(others: usize) -> Self {
+        Self {
+            others_running: AtomicUsize::new(others),
+        }
+    }
+
+    /// Have all of the invocation's other messages finished?
+    pub fn others_done(&self) -> bool {
+        self.others_running.load(Ordering::Acquire) == 0
+    }
+
+    fn one_done(&self) {
+        self.others_running.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Handles one SQS batch, its messages concurrently (the sends of all of them share the
 /// instance's in-flight bound and rate limit, so one slow message does not idle the others),
 /// reporting failed messages individually.
 pub async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
-    let outcomes = futures::future::join_all(event.records.into_iter().map(|record| async move {
-        let id = record.message_id.unwrap_or_default();
-        let outcome =
-            match serde_json::from_str::<PushJob>(record.body.as_deref().unwrap_or_default()) {
-                Ok(job) => process(deps, job).await.map_err(|e| e.to_string()),
-                Err(e) => Err(format!("undecodable message: {e}")),
-            };
+    let jobs: Vec<(String, Result<PushJob, String>)> = event
+        .records
+        .into_iter()
+        .map(|record| {
+            let job = serde_json::from_str::<PushJob>(record.body.as_deref().unwrap_or_default())
+                .map_err(|e| format!("undecodable message: {e}"));
+            (record.message_id.unwrap_or_default(), job)
+        })
+        .collect();
+    let is_plan = |job: &PushJob| matches!(job, PushJob::Plan { .. });
+    let invocation = Invocation::new(
+        jobs.iter()
+            .filter(|(_, job)| job.as_ref().is_ok_and(|j| !is_plan(j)))
+            .count(),
+    );
+    let invocation = &invocation;
+    let outcomes = futures::future::join_all(jobs.into_iter().map(|(id, job)| async move {
+        let outcome = match job {
+            Ok(job) => {
+                let plan = is_plan(&job);
+                let outcome = process(deps, job, invocation).await;
+                if !plan {
+                    invocation.one_done();
+                }
+                outcome.map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e),
+        };
         (id, outcome)
     }))
     .await;
@@ -145,9 +193,9 @@ fn batch_name(openids: &[String]) -> String {
     format!("h{}", &hex::encode(hash.finalize())[..32])
 }
 
-async fn process(deps: &Deps, job: PushJob) -> Result<(), JobError> {
+async fn process(deps: &Deps, job: PushJob, invocation: &Invocation) -> Result<(), JobError> {
     match job {
-        PushJob::Plan { push_id } => plan::plan(deps, push_id).await,
+        PushJob::Plan { push_id } => plan::plan(deps, push_id, invocation).await,
         PushJob::SendBatch {
             push_id,
             batch,

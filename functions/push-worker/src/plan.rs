@@ -1,22 +1,29 @@
 //! The fan-out: pages the audience from the push's checkpoint, enqueues recipient batches
 //! (SendMessageBatch, 10 messages of 100 recipients per request), and moves the checkpoint
-//! with the page's counts in one conditional write. An invocation that runs out of time hands
-//! over to a fresh one that continues from the checkpoint; a page enqueued twice (crash
-//! between enqueue and checkpoint) yields batches with the same names, counted once.
+//! with the page's counts in one conditional write. A page enqueued twice (crash between
+//! enqueue and checkpoint, or two planners racing) yields batches with the same names,
+//! counted once; of two planners only the one whose checkpoint write lands goes on.
+//!
+//! Hand-over: each plan invocation first queues its successor, then pages until its budget
+//! runs out or, once it has enqueued a page, until the other messages of its invocation are
+//! sent. Queued before this invocation's pages, the successor arrives together with them
+//! and pages while they are sent. Queued after them (as it once was), it came alone once the
+//! queue had drained, and its instance sent nothing while it paged: in the 100,000-recipient
+//! benchmark against moto, a minute without sends every ~26,000 recipients (6 %).
 
 use crate::audience;
 use crate::context::ContextError;
 use crate::lifecycle;
 use crate::settings::{BATCH_SIZE, PAGE_SIZE};
-use crate::{Deps, JobError};
+use crate::{Deps, Invocation, JobError};
 use livenotify::domain::{PushId, PushStatus, now};
 use livenotify::enqueue::SQS_MAX_DELAY;
 use livenotify::jobs::PushJob;
 use livenotify::store::StoreError;
 use std::time::{Duration, Instant};
 
-/// Handles a plan message.
-pub async fn plan(deps: &Deps, push_id: PushId) -> Result<(), JobError> {
+/// Handles a plan message that shares `invocation` with other messages.
+pub async fn plan(deps: &Deps, push_id: PushId, invocation: &Invocation) -> Result<(), JobError> {
     let started = Instant::now();
     let store = &deps.platform.store;
     let mut progress = store.push_progress(push_id).await?;
@@ -70,13 +77,19 @@ pub async fn plan(deps: &Deps, push_id: PushId) -> Result<(), JobError> {
             other => JobError::Context(other),
         });
     }
+    if !progress.plan.done {
+        // The successor, queued before this invocation's pages (see the module docs).
+        deps.platform
+            .queues
+            .push(&PushJob::Plan { push_id }, Duration::ZERO)
+            .await?;
+    }
+    let mut pages_here = 0u64;
     while !progress.plan.done {
-        if started.elapsed() > deps.settings.plan_budget {
-            deps.platform
-                .queues
-                .push(&PushJob::Plan { push_id }, Duration::ZERO)
-                .await?;
-            tracing::info!(push_id = %push_id, pages = progress.plan.pages, "plan continues in a fresh invocation");
+        if started.elapsed() > deps.settings.plan_budget
+            || (pages_here > 0 && invocation.others_done())
+        {
+            tracing::info!(push_id = %push_id, pages = progress.plan.pages, pages_here, "plan continues in the queued successor");
             return Ok(());
         }
         let checkpoint = progress.plan.clone();
@@ -113,6 +126,7 @@ pub async fn plan(deps: &Deps, push_id: PushId) -> Result<(), JobError> {
             return Ok(());
         }
         tracing::info!(push_id = %push_id, page = checkpoint.pages, recipients = page.recipients.len(), skipped = page.skipped, batches = jobs.len(), "audience page enqueued");
+        pages_here += 1;
         progress = store.push_progress(push_id).await?;
         if progress.push.status.is_final() {
             return Ok(());
