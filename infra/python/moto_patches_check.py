@@ -1,7 +1,8 @@
 """Checks that the moto launcher's speed-ups (infra/python/moto_server.py) do not change
-moto's answers: the same randomised table and queries (table and index queries, both
-directions, limits, 1 MB pages, filters, projections, sparse indexes) run against patched and
-unpatched moto in two processes, and the answers must be identical. Run by the test command.
+moto's answers: the same randomised table, queries (table and index queries, both
+directions, limits, 1 MB pages, filters, projections, sparse indexes) and writes between and
+during index queries run against patched and unpatched moto in two processes, and the answers
+must be identical. Run by the test command.
 
 Usage: moto_patches_check.py            (compares, exit 1 on any difference)
        moto_patches_check.py plain|patched   (prints one side's answers as JSON)
@@ -17,10 +18,15 @@ for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
 
 if len(sys.argv) == 1:
-    answers = [
-        subprocess.run([sys.executable, __file__, side], check=True, capture_output=True).stdout
+    # Both sides at once: they are independent processes.
+    sides = [
+        subprocess.Popen([sys.executable, __file__, side], stdout=subprocess.PIPE)
         for side in ("plain", "patched")
     ]
+    answers = [side.communicate()[0] for side in sides]
+    if any(side.returncode != 0 for side in sides):
+        print("moto_patches_check: a side failed", file=sys.stderr)
+        sys.exit(1)
     if answers[0] != answers[1]:
         print("moto_patches_check: patched moto answers differently from moto", file=sys.stderr)
         sys.exit(1)
@@ -70,4 +76,58 @@ with mock_aws():
     out.append(pages(KeyConditionExpression='PK = :p',ExpressionAttributeValues={':p':{'S':'ACC#0'},':m':{'N':'600'}},FilterExpression='n > :m',ProjectionExpression='PK, SK, m.a, n'))
     # the stored items are untouched by projections
     out.append(pages(KeyConditionExpression='PK = :p',ExpressionAttributeValues={':p':{'S':'ACC#0'}},Limit=20))
+    # Writes between (and in the middle of) index queries: the maintained GSI copies
+    # (moto_gsi_index.py) must follow puts, overwrites, in-place updates that move an item
+    # between partitions or out of an index, deletes, batch writes and transactions, both
+    # committed and rolled back.
+    def gsi_pages(index, value, forward=True, limit=None, write_between=None):
+        res=[]; start=None
+        while True:
+            args=dict(TableName=t,IndexName=index,KeyConditionExpression=f'{index}PK = :p',ExpressionAttributeValues={':p':{'S':value}},ScanIndexForward=forward,ProjectionExpression='PK, SK, n')
+            if limit: args['Limit']=limit
+            if start: args['ExclusiveStartKey']=start
+            r=c.query(**args)
+            res.append((r['Count'],r['Items'],r.get('LastEvaluatedKey')))
+            start=r.get('LastEvaluatedKey')
+            if not start: break
+            if write_between: write_between()
+        return res
+    keys=[{'PK':{'S':f'ACC#{i%3}'},'SK':{'S':f'NEW#{i:05d}'}} for i in range(400)]
+    def random_write():
+        k=random.choice(keys); kind=random.randrange(7)
+        try:
+            if kind==0:
+                it=dict(k, n={'N':str(random.randint(0,99))})
+                if random.random()<0.8: it.update({'GSI1PK':{'S':f'G#{random.randrange(5)}'},'GSI1SK':{'S':f'{random.randrange(2000):06d}'}})
+                if random.random()<0.5: it.update({'GSI2PK':{'S':'S'},'GSI2SK':{'S':str(random.randrange(7))}})
+                c.put_item(TableName=t,Item=it)
+            elif kind==1:
+                c.update_item(TableName=t,Key=k,UpdateExpression='SET GSI1PK = :p, GSI1SK = :s ADD n :one',ExpressionAttributeValues={':p':{'S':f'G#{random.randrange(5)}'},':s':{'S':f'{random.randrange(2000):06d}'},':one':{'N':'1'}})
+            elif kind==2:
+                c.update_item(TableName=t,Key=k,UpdateExpression='REMOVE GSI1PK')
+            elif kind==3:
+                c.delete_item(TableName=t,Key=k)
+            elif kind==4:
+                batch=random.sample(keys,10)
+                c.batch_write_item(RequestItems={t:[{'DeleteRequest':{'Key':b}} if random.random()<0.3 else {'PutRequest':{'Item':dict(b,GSI1PK={'S':'G#1'},GSI1SK={'S':f'{random.randrange(2000):06d}'})}} for b in batch]})
+            elif kind==5:
+                a,b=random.sample(keys,2)
+                # Rolled back when b does not exist: neither write may show.
+                c.transact_write_items(TransactItems=[
+                    {'Put':{'TableName':t,'Item':dict(a,GSI1PK={'S':'G#2'},GSI1SK={'S':'000999'})}},
+                    {'Update':{'TableName':t,'Key':b,'UpdateExpression':'SET GSI1PK = :p, GSI1SK = :s','ConditionExpression':'attribute_exists(PK)','ExpressionAttributeValues':{':p':{'S':'G#3'},':s':{'S':'000998'}}}}])
+            else:
+                c.put_item(TableName=t,Item=dict(k,GSI1PK={'S':'G#4'},GSI1SK={'S':'000100'}),ConditionExpression='attribute_not_exists(PK)')
+        except c.exceptions.TransactionCanceledException:
+            out.append('cancelled')
+        except c.exceptions.ConditionalCheckFailedException:
+            out.append('condition')
+    for round_ in range(12):
+        for _ in range(20): random_write()
+        value=f'G#{random.randrange(5)}'
+        forward=random.random()<0.5
+        limit=random.choice([None,9,50])
+        between=(lambda: [random_write() for _ in range(3)]) if round_%3==0 else None
+        out.append(gsi_pages('GSI1',value,forward,limit,between))
+        out.append(gsi_pages('GSI2','S',forward,random.choice([None,40])))
 print(json.dumps(out, sort_keys=True))

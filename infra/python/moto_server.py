@@ -15,6 +15,7 @@ import json
 import threading
 import time
 
+import moto_gsi_index
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -56,7 +57,9 @@ def queries_read_only_their_partition():
     the partition asked for. These two patches keep moto's results and order (checked against
     the unpatched moto for the version pinned in requirements.txt) and remove that cost:
     strings and binaries compare by their raw value, and a query sorts only the items of its
-    (table or index) partition."""
+    (table or index) partition. GSI queries of the common shape go further: they read a
+    sorted copy of the index kept current on every write (moto_gsi_index.py), so a page costs
+    its own items, not the table."""
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
@@ -117,9 +120,27 @@ def queries_read_only_their_partition():
             Item.size = general_size
 
     def query(self, *args, **kwargs):
-        # index_name is the eighth parameter; moto passes it by position.
+        # moto's backend passes hash_key .. index_name by position.
         index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
         conditions = kwargs.get("hash_key_conditions")
+        page = None
+        if index_name and conditions and len(args) > 7:
+            range_comparison, limit, start, forward = args[1], args[3], args[4], args[5]
+            page = moto_gsi_index.page_candidates(
+                self, index_name, conditions, kwargs.get("range_key_conditions"),
+                range_comparison, limit, start, forward,
+                # Any other keyword is a legacy QueryFilter condition.
+                {k: v for k, v in kwargs.items() if k not in ("hash_key_conditions", "range_key_conditions")},
+            )
+        if page is not None:
+            # Already in moto's order: skip its sort of them.
+            self.all_items = lambda: page
+            self.sorted_items = lambda hash_attrs, range_attrs, items: items
+            try:
+                return run_query(self, *args, **kwargs)
+            finally:
+                del self.all_items
+                del self.sorted_items
         if index_name and conditions:
             candidates = []
             for partition in self.items.values():
@@ -144,6 +165,7 @@ def queries_read_only_their_partition():
             del self.all_items
 
     Table.query = query
+    moto_gsi_index.install()
 
     # Reads answer with items that are already plain JSON (DynamoResult converts them), yet
     # moto walks botocore's shape model for every attribute of every item, which costs more

@@ -331,6 +331,31 @@ async fn bad_template_data_fails_before_anything_is_sent() {
     stack.shutdown().await;
 }
 
+/// Messages of the stack's push queue that are queued, delayed or being handled.
+async fn messages_left(stack: &TestStack) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let out = stack
+        .aws
+        .clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&stack.resources.push.url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .expect("push queue attributes");
+    out.attributes()
+        .map(|attributes| {
+            attributes
+                .values()
+                .filter_map(|v| v.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cancel_stops_sending_within_seconds() {
     let n = 1_000;
@@ -367,15 +392,33 @@ async fn cancel_stops_sending_within_seconds() {
         )
         .await
         .unwrap();
-    // The status is re-read every 200 ms in tests (1 s by default); in-flight sends finish.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The status is re-read every 200 ms in tests (1 s by default); a batch that sees the
+    // cancel stops claiming recipients, lets its in-flight sends finish and acknowledges its
+    // message, and batches received later are dropped. So once no message of the push is
+    // queued or in flight, the worker has let go of it. Waiting for that rather than for a
+    // quiet interval matters: moto serialises requests for every test running at the time,
+    // and its pauses look like a stop followed by a restart.
+    let cancelled_at = Instant::now();
+    loop {
+        let left = messages_left(&stack).await;
+        if left == 0 {
+            break;
+        }
+        assert!(
+            cancelled_at.elapsed() < Duration::from_secs(30),
+            "{left} push messages still queued or running 30 s after the cancel"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let after_stop = stack.sandbox.call_count(TEMPLATE_SEND);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         stack.sandbox.call_count(TEMPLATE_SEND),
         after_stop,
-        "sends went on after cancel"
+        "sends went on after the worker let go of the push"
     );
+    // Unchecked, the worker sends the whole audience within seconds (32 in flight, 50 ms
+    // each), so fewer sends than followers shows that the cancel took effect that quickly.
     assert!(
         after_stop < n as u64,
         "everything was sent before the cancel took effect"

@@ -374,6 +374,11 @@ impl Batch<'_> {
                 return (Err(None), attempt);
             }
             self.bucket.acquire().await;
+            // Slots are reserved up to `max_in_flight / rate` ahead; a cancel raised while
+            // this send waited for its slot must not be overtaken by it.
+            if self.stop.raised() {
+                return (Err(None), attempt);
+            }
             attempt += 1;
             let result = tokens
                 .call(&self.context.account, |token| async move {
