@@ -78,6 +78,16 @@ pub fn operator(accounts: &[&str]) -> Role {
     }
 }
 
+/// A viewer role for these accounts.
+pub fn viewer(accounts: &[&str]) -> Role {
+    Role::Viewer {
+        accounts: accounts
+            .iter()
+            .map(|a| AccountId::new(*a).expect("account id"))
+            .collect(),
+    }
+}
+
 /// Calls the API without a token.
 pub async fn call(stack: &TestStack, method: Method, path: &str, body: Option<Value>) -> Reply {
     send(&stack.http, &stack.url(), None, method, path, body).await

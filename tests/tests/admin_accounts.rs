@@ -4,7 +4,7 @@
 
 use livenotify::domain::Role;
 use livenotify_tests::TestStack;
-use livenotify_tests::admin::{login_as, operator};
+use livenotify_tests::admin::{login_as, operator, viewer};
 use serde_json::{Value, json};
 use wechat_sandbox::{EncryptionMode, SandboxAccount, UserSaw};
 
@@ -145,7 +145,7 @@ async fn follow_url_and_keyword_replies_are_read_patched_validated_and_used() {
     assert_eq!(unchanged["keyword_replies"], patched["keyword_replies"]);
 
     // Only super admins write; others read.
-    for (name, role) in [("viewer", Role::Viewer), ("op", operator(&[SERVICE]))] {
+    for (name, role) in [("viewer", viewer(&[])), ("op", operator(&[SERVICE]))] {
         let admin = login_as(&stack, name, role).await;
         let refused = admin
             .patch(

@@ -2,7 +2,7 @@
 
 use livenotify::domain::Role;
 use livenotify_tests::TestStack;
-use livenotify_tests::admin::{PASSWORD, call, create_admin, login, login_as, operator};
+use livenotify_tests::admin::{PASSWORD, call, create_admin, login, login_as, operator, viewer};
 use reqwest::Method;
 use serde_json::json;
 
@@ -77,7 +77,7 @@ async fn login_gives_a_token_that_opens_the_api_and_bad_logins_are_refused() {
 async fn five_failed_logins_lock_the_username_until_a_super_admin_unlocks_it() {
     let stack = TestStack::start().await;
     let root = login_as(&stack, "root", Role::SuperAdmin).await;
-    create_admin(&stack, "alice", Role::Viewer).await;
+    create_admin(&stack, "alice", viewer(&[])).await;
     let attempt = |password: &'static str| {
         call(
             &stack,
@@ -112,7 +112,7 @@ async fn five_failed_logins_lock_the_username_until_a_super_admin_unlocks_it() {
 async fn roles_decide_what_is_allowed_and_forbidden_calls_change_nothing() {
     let stack = TestStack::start().await;
     let root = login_as(&stack, "root", Role::SuperAdmin).await;
-    let viewer = login_as(&stack, "view", Role::Viewer).await;
+    let viewer = login_as(&stack, "view", viewer(&[])).await;
     let op = login_as(&stack, "op", operator(&["wxop"])).await;
 
     // Only super admins manage admins and read the audit log.
@@ -189,7 +189,7 @@ async fn roles_decide_what_is_allowed_and_forbidden_calls_change_nothing() {
 async fn every_mutating_call_is_in_the_audit_log() {
     let stack = TestStack::start().await;
     let root = login_as(&stack, "root", Role::SuperAdmin).await;
-    let viewer = login_as(&stack, "view", Role::Viewer).await;
+    let viewer = login_as(&stack, "view", viewer(&[])).await;
     root.post(
         "/api/admins",
         json!({"username": "dave", "password": PASSWORD, "role": "viewer"}),

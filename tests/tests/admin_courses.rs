@@ -2,7 +2,7 @@
 
 use livenotify::domain::{CourseId, Role, now};
 use livenotify_tests::TestStack;
-use livenotify_tests::admin::{AdminClient, login_as, operator};
+use livenotify_tests::admin::{AdminClient, login_as, operator, viewer};
 use serde_json::{Value, json};
 
 fn account_body(id: &str, kind: &str) -> Value {
@@ -122,7 +122,7 @@ async fn accounts_keep_credentials_sealed_and_out_of_responses() {
         "htology"
     );
 
-    let viewer = login_as(&stack, "view", Role::Viewer).await;
+    let viewer = login_as(&stack, "view", viewer(&[])).await;
     assert_eq!(viewer.get("/api/accounts/wxa").await.status, 200);
     assert_eq!(viewer.delete("/api/accounts/wxa").await.status, 403);
     let op = login_as(&stack, "op", operator(&["wxa"])).await;
@@ -220,7 +220,7 @@ async fn courses_are_validated_versioned_listed_and_deleted() {
 async fn operators_manage_only_courses_of_their_accounts_and_viewers_nothing() {
     let (stack, root) = setup().await;
     let op = login_as(&stack, "op", operator(&["wxa"])).await;
-    let viewer = login_as(&stack, "view", Role::Viewer).await;
+    let viewer = login_as(&stack, "view", viewer(&[])).await;
     op.post("/api/courses", course_body("mine", &["wxa"]))
         .await
         .expect(201);
@@ -297,7 +297,7 @@ async fn qr_codes_are_served_as_presigned_links_and_can_be_regenerated() {
 
     let queued = root.post(&qr_path, json!({})).await.expect(202);
     assert_eq!(queued["queued"], true);
-    let viewer = login_as(&stack, "view", Role::Viewer).await;
+    let viewer = login_as(&stack, "view", viewer(&[])).await;
     assert_eq!(viewer.post(&qr_path, json!({})).await.status, 403);
     assert_eq!(
         root.post("/api/courses/01J0000000000000000000000Z/qr", json!({}))

@@ -4,7 +4,7 @@
 
 use livenotify::domain::Role;
 use livenotify_tests::TestStack;
-use livenotify_tests::admin::{call, login_as, operator};
+use livenotify_tests::admin::{call, login_as, operator, viewer};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -45,7 +45,7 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
         .await;
     stack.sandbox.add_followers(SUBSCRIPTION, 3);
     let root = login_as(&stack, "root", Role::SuperAdmin).await;
-    let viewer = login_as(&stack, "viewer", Role::Viewer).await;
+    let viewer = login_as(&stack, "viewer", viewer(&[])).await;
     let op = login_as(&stack, "op", operator(&[SUBSCRIPTION])).await;
     let sync_job = json!({"type": "account", "account_id": SUBSCRIPTION, "trigger": "manual"});
     put(&stack, &stack.resources.sync.dlq_url, &sync_job.to_string()).await;

@@ -3,7 +3,7 @@
 
 use livenotify::domain::{AccountId, Follower, Role, now};
 use livenotify_tests::TestStack;
-use livenotify_tests::admin::{AdminClient, login_as};
+use livenotify_tests::admin::{AdminClient, login_as, viewer};
 use serde_json::{Value, json};
 
 async fn setup() -> (TestStack, AdminClient) {
@@ -71,7 +71,7 @@ async fn follower_csv_has_bom_every_row_and_neutralised_formulas() {
     let (stack, root) = setup().await;
     add_followers(&stack).await;
     // Exporting is reading: a viewer may do it.
-    let viewer = login_as(&stack, "view", Role::Viewer).await;
+    let viewer = login_as(&stack, "view", viewer(&[])).await;
     let export = viewer
         .export(json!({"kind": "followers", "format": "csv", "account_id": "wxa"}))
         .await;
@@ -173,7 +173,7 @@ async fn export_jobs_are_listed_per_owner_guarded_and_failures_are_recorded() {
 
     let (stack, root) = setup().await;
     add_followers(&stack).await;
-    let viewer = login_as(&stack, "view", Role::Viewer).await;
+    let viewer = login_as(&stack, "view", viewer(&[])).await;
     let queued = viewer
         .post(
             "/api/exports",
@@ -202,7 +202,7 @@ async fn export_jobs_are_listed_per_owner_guarded_and_failures_are_recorded() {
     assert_eq!(mine[0]["export_id"], id.as_str());
     assert!(root.all_pages("/api/exports", 10).await.is_empty());
     root.get(&format!("/api/exports/{id}")).await.expect(200);
-    let other = login_as(&stack, "view2", Role::Viewer).await;
+    let other = login_as(&stack, "view2", viewer(&[])).await;
     let forbidden = other.get(&format!("/api/exports/{id}")).await;
     assert_eq!(forbidden.status, 403);
     assert!(other.all_pages("/api/exports", 10).await.is_empty());

@@ -5,7 +5,7 @@ use livenotify::domain::{
     SyncRunId, SyncRunStatus, SyncTrigger, now,
 };
 use livenotify_tests::TestStack;
-use livenotify_tests::admin::{AdminClient, login_as, operator};
+use livenotify_tests::admin::{AdminClient, login_as, operator, viewer};
 use serde_json::json;
 
 async fn setup() -> (TestStack, AdminClient) {
@@ -284,7 +284,7 @@ async fn records_are_listed_by_push_and_course_filtered_and_deleted() {
     assert_eq!(none["items"].as_array().unwrap().len(), 0);
 
     // Viewers and operators of other accounts cannot delete; nothing changes.
-    let viewer = login_as(&stack, "view", Role::Viewer).await;
+    let viewer = login_as(&stack, "view", viewer(&[])).await;
     let other = login_as(&stack, "op2", operator(&["wxsub"])).await;
     let one = format!("/api/deliveries/{}/a", pushes[0]);
     assert_eq!(viewer.delete(&one).await.status, 403);
@@ -359,7 +359,7 @@ async fn sync_can_be_triggered_and_its_runs_are_listed() {
             .status,
         404
     );
-    let viewer = login_as(&stack, "view", Role::Viewer).await;
+    let viewer = login_as(&stack, "view", viewer(&[])).await;
     assert_eq!(
         viewer
             .post("/api/accounts/wxsub/sync-runs", json!({}))

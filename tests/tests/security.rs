@@ -4,7 +4,7 @@
 
 use livenotify::domain::Role;
 use livenotify_tests::TestStack;
-use livenotify_tests::admin::{PASSWORD, call, login_as, operator};
+use livenotify_tests::admin::{PASSWORD, call, login_as, operator, viewer};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -208,7 +208,7 @@ async fn viewers_are_refused_every_mutation_and_operators_every_foreign_account(
             .await;
     }
     let root = login_as(&stack, "root", Role::SuperAdmin).await;
-    let viewer = login_as(&stack, "viewer", Role::Viewer).await;
+    let viewer = login_as(&stack, "viewer", viewer(&[])).await;
     let op = login_as(&stack, "op", operator(&["wxmine"])).await;
     let template = json!({"template_id": "tpl-1", "fields": {"thing1": "{title}"}});
     let course = root

@@ -14,18 +14,83 @@ pub enum Role {
         /// Accounts this operator may act for.
         accounts: BTreeSet<AccountId>,
     },
-    /// Read-only.
-    Viewer,
+    /// Read-only, only for these accounts.
+    Viewer {
+        /// Accounts this viewer may read (an item written before scopes existed has none).
+        #[serde(default)]
+        accounts: BTreeSet<AccountId>,
+    },
+}
+
+/// Which accounts an admin may see: the same for reads and, for operators, writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every account (super admins).
+    All,
+    /// Only these.
+    Accounts(BTreeSet<AccountId>),
+}
+
+impl Scope {
+    /// Is `account` inside the scope?
+    pub fn contains(&self, account: &AccountId) -> bool {
+        match self {
+            Self::All => true,
+            Self::Accounts(accounts) => accounts.contains(account),
+        }
+    }
+
+    /// Is every one of `accounts` inside the scope?
+    pub fn contains_all<'a>(&self, accounts: impl IntoIterator<Item = &'a AccountId>) -> bool {
+        accounts.into_iter().all(|a| self.contains(a))
+    }
+
+    /// Is at least one of `accounts` inside the scope?
+    pub fn contains_any<'a>(&self, accounts: impl IntoIterator<Item = &'a AccountId>) -> bool {
+        match self {
+            Self::All => true,
+            Self::Accounts(_) => accounts.into_iter().any(|a| self.contains(a)),
+        }
+    }
 }
 
 impl Role {
+    /// A viewer of `accounts`.
+    pub fn viewer<'a>(accounts: impl IntoIterator<Item = &'a AccountId>) -> Self {
+        Self::Viewer {
+            accounts: accounts.into_iter().cloned().collect(),
+        }
+    }
+
+    /// An operator of `accounts`.
+    pub fn operator<'a>(accounts: impl IntoIterator<Item = &'a AccountId>) -> Self {
+        Self::Operator {
+            accounts: accounts.into_iter().cloned().collect(),
+        }
+    }
+
+    /// The accounts this role may see.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Self::SuperAdmin => Scope::All,
+            Self::Operator { accounts } | Self::Viewer { accounts } => {
+                Scope::Accounts(accounts.clone())
+            }
+        }
+    }
+
     /// May this role push and manage courses for `account`?
     pub fn may_operate(&self, account: &AccountId) -> bool {
         match self {
             Self::SuperAdmin => true,
             Self::Operator { accounts } => accounts.contains(account),
-            Self::Viewer => false,
+            Self::Viewer { .. } => false,
         }
+    }
+
+    /// May this role read `account`'s data?
+    pub fn may_see(&self, account: &AccountId) -> bool {
+        self.scope().contains(account)
     }
 }
 
@@ -82,6 +147,17 @@ mod tests {
         assert!(op.may_operate(&a));
         assert!(!op.may_operate(&b));
         assert!(Role::SuperAdmin.may_operate(&b));
-        assert!(!Role::Viewer.may_operate(&a));
+        let viewer = Role::viewer([&a]);
+        assert!(!viewer.may_operate(&a));
+        assert!(viewer.may_see(&a));
+        assert!(!viewer.may_see(&b));
+        assert!(op.may_see(&a) && !op.may_see(&b));
+        assert!(Role::SuperAdmin.may_see(&b));
+    }
+
+    #[test]
+    fn viewer_written_before_scopes_sees_nothing() {
+        let role: Role = serde_json::from_str(r#"{"role":"viewer"}"#).unwrap();
+        assert_eq!(role.scope(), Scope::Accounts(BTreeSet::new()));
     }
 }

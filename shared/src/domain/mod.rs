@@ -15,7 +15,7 @@ mod sync_run;
 mod time;
 
 pub use account::{Account, AccountKind, AccountSecrets, CallbackMode, KeywordReply};
-pub use admin::{AdminUser, Role};
+pub use admin::{AdminUser, Role, Scope};
 pub use audit::{AuditEntry, AuditOutcome};
 pub use consent::Consent;
 pub use course::{Course, CoursePhase, CourseQrCodes, CourseStatus, QrImage, TemplateMapping};

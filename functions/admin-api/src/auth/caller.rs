@@ -84,7 +84,7 @@ impl Caller {
     /// Anyone who may change something (not viewers).
     pub fn require_writer(&self) -> Result<(), ApiError> {
         match self.admin.role {
-            Role::Viewer => Err(ApiError::Forbidden("只读用户不能修改数据".into())),
+            Role::Viewer { .. } => Err(ApiError::Forbidden("只读用户不能修改数据".into())),
             _ => Ok(()),
         }
     }

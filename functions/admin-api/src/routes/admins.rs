@@ -37,7 +37,7 @@ pub struct AdminView {
     pub display_name: String,
     /// Role.
     pub role: RoleName,
-    /// Accounts an operator may act for (empty for other roles).
+    /// Accounts an operator may act for, or a viewer may read (empty for super admins).
     pub accounts: Vec<String>,
     /// Cannot log in.
     pub disabled: bool,
@@ -57,7 +57,10 @@ impl From<AdminUser> for AdminView {
                 RoleName::Operator,
                 accounts.into_iter().map(String::from).collect(),
             ),
-            Role::Viewer => (RoleName::Viewer, Vec::new()),
+            Role::Viewer { accounts } => (
+                RoleName::Viewer,
+                accounts.into_iter().map(String::from).collect(),
+            ),
         };
         Self {
             username: admin.username,
@@ -84,7 +87,7 @@ pub struct AdminCreate {
     pub password: String,
     /// Role.
     pub role: RoleName,
-    /// For operators: the accounts they may act for.
+    /// For operators and viewers: the accounts they may act for or read.
     #[serde(default)]
     pub accounts: Vec<String>,
 }
@@ -98,7 +101,7 @@ pub struct AdminUpdate {
     pub password: Option<String>,
     /// New role (with `accounts` for operators).
     pub role: Option<RoleName>,
-    /// Operator scope (with `role`).
+    /// Operator or viewer scope (with `role`).
     pub accounts: Option<Vec<String>>,
     /// Disable or re-enable logins.
     pub disabled: Option<bool>,
@@ -110,8 +113,7 @@ pub struct AdminUpdate {
 fn role(v: &mut Validator, name: RoleName, accounts: &[String]) -> Role {
     match name {
         RoleName::SuperAdmin => Role::SuperAdmin,
-        RoleName::Viewer => Role::Viewer,
-        RoleName::Operator => {
+        RoleName::Viewer | RoleName::Operator => {
             let mut set = BTreeSet::new();
             for (i, account) in accounts.iter().enumerate() {
                 if let Some(id) = v.id::<AccountId>(&format!("accounts[{i}]"), account) {
@@ -119,9 +121,13 @@ fn role(v: &mut Validator, name: RoleName, accounts: &[String]) -> Role {
                 }
             }
             if accounts.is_empty() {
-                v.add("accounts", "required", "运营角色须至少指定一个公众号");
+                v.add("accounts", "required", "运营与只读角色须至少指定一个公众号");
             }
-            Role::Operator { accounts: set }
+            if name == RoleName::Operator {
+                Role::Operator { accounts: set }
+            } else {
+                Role::Viewer { accounts: set }
+            }
         }
     }
 }
