@@ -202,7 +202,7 @@ async fn export_jobs_are_listed_per_owner_guarded_and_failures_are_recorded() {
     assert_eq!(mine[0]["export_id"], id.as_str());
     assert!(root.all_pages("/api/exports", 10).await.is_empty());
     root.get(&format!("/api/exports/{id}")).await.expect(200);
-    let other = login_as(&stack, "view2", viewer(&[])).await;
+    let other = login_as(&stack, "view2", livenotify_tests::admin::viewer(&[])).await;
     let forbidden = other.get(&format!("/api/exports/{id}")).await;
     assert_eq!(forbidden.status, 403);
     assert!(other.all_pages("/api/exports", 10).await.is_empty());
