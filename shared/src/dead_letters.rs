@@ -230,18 +230,51 @@ impl DeadLetterQueues {
         }
     }
 
-    /// Moves every message of `queue`'s DLQ back to the queue (within [`REDRIVE_BUDGET`]);
-    /// returns how many moved.
-    pub async fn redrive(&self, queue: WorkQueue) -> Result<u64, DeadLetterError> {
+    /// Moves the messages of `queue`'s DLQ that `select` accepts back to the queue (within
+    /// [`REDRIVE_BUDGET`]); returns how many moved. The others stay in the DLQ untouched
+    /// (hidden while this runs, so they are not looked at twice, and shown again at the end).
+    pub async fn redrive(
+        &self,
+        queue: WorkQueue,
+        mut select: impl FnMut(&DeadLetter) -> bool,
+    ) -> Result<u64, DeadLetterError> {
         // Both ends must exist before anything is taken off the DLQ.
         let (dlq, source) = (self.dlq(queue)?, self.source(queue)?);
+        let mut skipped = Vec::new();
+        let result = self
+            .redrive_selected(queue, dlq, source, &mut select, &mut skipped)
+            .await;
+        self.release(queue, &skipped).await;
+        result
+    }
+
+    async fn redrive_selected(
+        &self,
+        queue: WorkQueue,
+        dlq: &str,
+        source: &str,
+        select: &mut impl FnMut(&DeadLetter) -> bool,
+        skipped: &mut Vec<String>,
+    ) -> Result<u64, DeadLetterError> {
         let started = Instant::now();
         let mut moved = 0u64;
         while started.elapsed() < REDRIVE_BUDGET {
-            // Hidden long enough to re-send and delete them.
-            let batch = self.receive(queue, 10, 60).await?;
-            if batch.is_empty() {
+            // Hidden long enough to re-send and delete them (and past the budget, so a
+            // message not selected is not received again by this loop).
+            let received = self.receive(queue, 10, 60).await?;
+            if received.is_empty() {
                 break;
+            }
+            let mut batch = Vec::with_capacity(received.len());
+            for message in received {
+                if select(&dead_letter(queue, message.clone())) {
+                    batch.push(message);
+                } else if let Some(handle) = message.receipt_handle {
+                    skipped.push(handle);
+                }
+            }
+            if batch.is_empty() {
+                continue;
             }
             let entries: Vec<_> = batch
                 .iter()

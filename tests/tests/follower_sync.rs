@@ -472,7 +472,7 @@ async fn the_nightly_job_syncs_every_official_account_through_the_queue() {
     loop {
         let runs = stack
             .store()
-            .list_all_sync_runs(&PageRequest::first(10))
+            .list_all_sync_runs(&livenotify::domain::Scope::All, &PageRequest::first(10))
             .await
             .unwrap()
             .items;

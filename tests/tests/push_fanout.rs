@@ -597,7 +597,11 @@ async fn course_reminder_goes_to_signed_up_users_once_however_often_the_tick_run
     assert_exactly_once(&stack.sandbox, signed_up);
     let pushes = stack
         .store()
-        .list_pushes_by_course(course.id, &PageRequest::first(10))
+        .list_pushes_by_course(
+            course.id,
+            &livenotify::domain::Scope::All,
+            &PageRequest::first(10),
+        )
         .await
         .unwrap();
     assert_eq!(pushes.items.len(), 1);

@@ -185,7 +185,11 @@ async fn accounts_crud_with_sealed_secrets() {
     assert!(!format!("{:?}", raw.items).contains("secret-tok1"));
 
     let services = store
-        .list_accounts(Some(AccountKind::Service), &PageRequest::default())
+        .list_accounts(
+            Some(AccountKind::Service),
+            &livenotify::domain::Scope::All,
+            &PageRequest::default(),
+        )
         .await
         .unwrap();
     assert_eq!(services.items.len(), 2);
@@ -562,7 +566,7 @@ async fn pushes_lifecycle_counters_and_lists() {
     ));
 
     let by_course = store
-        .list_pushes_by_course(c1, &PageRequest::first(10))
+        .list_pushes_by_course(c1, &livenotify::domain::Scope::All, &PageRequest::first(10))
         .await
         .unwrap();
     let ids: Vec<_> = by_course.items.iter().map(|p| p.id).collect();
@@ -572,7 +576,7 @@ async fn pushes_lifecycle_counters_and_lists() {
         "newest first"
     );
     let recent = store
-        .list_recent_pushes(&PageRequest::first(2))
+        .list_recent_pushes(&livenotify::domain::Scope::All, &PageRequest::first(2))
         .await
         .unwrap();
     assert_eq!(recent.items[0].id, elsewhere.id);
@@ -860,7 +864,7 @@ async fn admins_audit_sync_runs_lease_and_dedupe() {
     );
     assert_eq!(
         store
-            .list_all_sync_runs(&PageRequest::first(10))
+            .list_all_sync_runs(&livenotify::domain::Scope::All, &PageRequest::first(10))
             .await
             .unwrap()
             .items
@@ -975,13 +979,73 @@ async fn foreign_or_garbage_cursors_are_refused() {
         .unwrap_err();
     assert!(matches!(err, StoreError::InvalidCursor(_)), "{err:?}");
     let err = store
-        .list_recent_pushes(&PageRequest::new(Some(1), Some(cursor)).unwrap())
+        .list_recent_pushes(
+            &livenotify::domain::Scope::All,
+            &PageRequest::new(Some(1), Some(cursor)).unwrap(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::InvalidCursor(_)), "{err:?}");
     let err = store
-        .list_recent_pushes(&PageRequest::new(Some(1), Some("garbage!".into())).unwrap())
+        .list_recent_pushes(
+            &livenotify::domain::Scope::All,
+            &PageRequest::new(Some(1), Some("garbage!".into())).unwrap(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::InvalidCursor(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn scoped_lists_page_through_exactly_the_scopes_items() {
+    let store = store().await;
+    let mine = AccountId::new("wxscopemine").unwrap();
+    let theirs = AccountId::new("wxscopetheirs").unwrap();
+    let course = CourseId::generate();
+    // Interleaved, with long runs of the other account's pushes between ours, so pages
+    // must read past filtered-out items and cut mid-page.
+    let mut expected = Vec::new();
+    for i in 0..30 {
+        let account = if i % 7 == 0 || i % 7 == 3 {
+            &mine
+        } else {
+            &theirs
+        };
+        let p = push(course, account);
+        store.create_push(&p).await.unwrap();
+        if account == &mine {
+            expected.push(p.id);
+        }
+    }
+    expected.reverse();
+    let scope = Scope::Accounts([mine.clone()].into());
+    for limit in [1, 2, 3, 5] {
+        for by_course in [false, true] {
+            let mut seen = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = PageRequest::new(Some(limit), cursor.take()).unwrap();
+                let result = if by_course {
+                    store.list_pushes_by_course(course, &scope, &page).await
+                } else {
+                    store.list_recent_pushes(&scope, &page).await
+                }
+                .unwrap();
+                assert!(result.items.len() <= limit as usize);
+                assert!(result.items.iter().all(|p| p.account_id == mine));
+                seen.extend(result.items.iter().map(|p| p.id));
+                match result.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, expected, "limit {limit}, by course {by_course}");
+        }
+    }
+    let nobody = Scope::Accounts(Default::default());
+    let empty = store
+        .list_recent_pushes(&nobody, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(empty.items.is_empty() && empty.next_cursor.is_none());
 }

@@ -59,6 +59,7 @@ fn permanent_reason(error: &ApiError) -> Option<String> {
         )),
         ApiError::NotFound { entity, id } => Some(format!("导出的对象已不存在：{entity} {id}")),
         ApiError::BadRequest(reason) => Some(format!("导出条件无效：{reason}")),
+        ApiError::Forbidden(reason) => Some(format!("导出者无权查看：{reason}")),
         _ => None,
     }
 }
@@ -88,8 +89,16 @@ pub async fn run(platform: &Platform, id: ExportJobId) -> Result<(), ExportJobEr
         Err(e) => return Err(e.into()),
     }
     tracing::info!(export_id = %id, attempt = job.attempts, "export started");
+    // The owner's scope now, not when they asked: a narrowed scope or a disabled owner
+    // exports nothing outside what they may see today.
+    let scope = match store.find_admin(&job.owner).await? {
+        Some(owner) if !owner.disabled => owner.role.scope(),
+        _ => {
+            return fail(store, job, "导出者账号已不存在或已停用".to_string()).await;
+        }
+    };
     let outcome = match serde_json::from_value::<ExportRequest>(job.request.clone()) {
-        Ok(request) => match plan(store, &request).await {
+        Ok(request) => match plan(store, &scope, &request).await {
             Ok(plan) => {
                 write(
                     platform,

@@ -1,4 +1,4 @@
-use super::{AccountId, Timestamp};
+use super::{AccountId, Course, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -22,10 +22,13 @@ pub enum Role {
     },
 }
 
-/// Which accounts an admin may see: the same for reads and, for operators, writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which accounts an admin may see: the same for reads and, for operators, writes. The
+/// default, every account, is for internal jobs (sync, reminders, QR refresh) that act for
+/// the platform; admin requests always pass the caller's scope.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Scope {
     /// Every account (super admins).
+    #[default]
     All,
     /// Only these.
     Accounts(BTreeSet<AccountId>),
@@ -51,6 +54,13 @@ impl Scope {
             Self::All => true,
             Self::Accounts(_) => accounts.into_iter().any(|a| self.contains(a)),
         }
+    }
+
+    /// May an admin with this scope see `course`? Yes if it involves one of the scope's
+    /// accounts, or no account at all yet (a draft carries no account's data).
+    pub fn sees_course(&self, course: &Course) -> bool {
+        let involved = course.involved_accounts();
+        involved.is_empty() || self.contains_any(&involved)
     }
 }
 

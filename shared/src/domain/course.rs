@@ -139,6 +139,16 @@ pub enum CoursePhase {
 }
 
 impl Course {
+    /// The accounts the course is pushed from or gated on (what an admin's scope is
+    /// checked against).
+    pub fn involved_accounts(&self) -> std::collections::BTreeSet<AccountId> {
+        self.templates
+            .keys()
+            .cloned()
+            .chain(self.required_account.clone())
+            .collect()
+    }
+
     /// Phase at `now`. A course with no end time counts as live for 3 hours after its start.
     pub fn phase_at(&self, now: Timestamp) -> CoursePhase {
         let end = self

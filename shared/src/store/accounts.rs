@@ -4,7 +4,7 @@
 use super::keys::{self, IndexKey, Key};
 use super::{Page, PageRequest};
 use super::{Query, Store, StoreError, StoreResult, Stored, key_attributes, to_item};
-use crate::domain::{Account, AccountId, AccountKind, AccountSecrets, now};
+use crate::domain::{Account, AccountId, AccountKind, AccountSecrets, Scope, now};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
@@ -171,13 +171,17 @@ impl Store {
     pub async fn list_accounts(
         &self,
         kind: Option<AccountKind>,
+        scope: &Scope,
         page: &PageRequest,
     ) -> StoreResult<Page<Account>> {
         let mut query = Query::partition(Some(keys::Index::Gsi1), keys::ACCOUNTS);
         if let Some(kind) = kind {
             query = query.begins_with(format!("{}#", kind.as_str()));
         }
-        self.query(&query, page).await
+        self.query_where(&query, page, |account: &Account| {
+            scope.contains(&account.id)
+        })
+        .await
     }
 
     /// Every account (there are few), for the nightly sync and the gateway.

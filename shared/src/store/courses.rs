@@ -7,7 +7,7 @@ use super::{
     key_attributes, to_item,
 };
 use crate::domain::{
-    Course, CourseId, CourseQrCodes, CourseStatus, QrFailure, Timestamp, now, sort_key_time,
+    Course, CourseId, CourseQrCodes, CourseStatus, QrFailure, Scope, Timestamp, now, sort_key_time,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::collections::HashMap;
@@ -46,6 +46,8 @@ pub struct CourseFilter {
     pub status: Option<CourseStatus>,
     /// Latest start first.
     pub newest_first: bool,
+    /// Only courses an admin with this scope may see.
+    pub scope: Scope,
 }
 
 impl Store {
@@ -229,6 +231,7 @@ impl Store {
         if filter.newest_first {
             query = query.reversed();
         }
+        let filter_scope = filter.scope.clone();
         let mut clauses = Vec::new();
         let mut names = HashMap::new();
         let mut values = HashMap::new();
@@ -256,6 +259,10 @@ impl Store {
             names,
             values,
         });
-        self.query(&query.filtered(filter), page).await
+        let scope = &filter_scope;
+        self.query_where(&query.filtered(filter), page, |course: &Course| {
+            scope.sees_course(course)
+        })
+        .await
     }
 }

@@ -246,6 +246,19 @@ impl Store {
         query: &Query,
         page: &PageRequest,
     ) -> StoreResult<Page<T>> {
+        self.query_where(query, page, |_: &T| true).await
+    }
+
+    /// Reads one page of a query, keeping only the items `keep` accepts (an admin's scope:
+    /// which items a caller may see is decided on the decoded item, once, here). Reads on
+    /// until the page holds `limit` kept items or the partition ends; the cursor is the key
+    /// of the last item returned, so nothing is skipped or repeated across pages.
+    pub(crate) async fn query_where<T: Stored>(
+        &self,
+        query: &Query,
+        page: &PageRequest,
+        keep: impl Fn(&T) -> bool,
+    ) -> StoreResult<Page<T>> {
         let key_attributes = query.key_attributes();
         let mut start = match page.cursor() {
             Some(cursor) => Some(page::decode_cursor(
@@ -257,7 +270,7 @@ impl Store {
             None => None,
         };
         let limit = page.limit() as usize;
-        let mut raw: Vec<Item> = Vec::with_capacity(limit);
+        let mut kept: Vec<T> = Vec::with_capacity(limit);
         loop {
             let mut names =
                 HashMap::from([("#pk".to_string(), query.partition_attribute().to_string())]);
@@ -288,7 +301,7 @@ impl Store {
                 .key_condition_expression(key_condition)
                 .scan_index_forward(!query.newest_first)
                 .set_exclusive_start_key(start.take())
-                .limit(i32::try_from(limit - raw.len()).unwrap_or(i32::MAX));
+                .limit(i32::try_from(limit - kept.len()).unwrap_or(i32::MAX));
             if let Some(filter) = &query.filter {
                 names.extend(filter.names.clone());
                 values.extend(filter.values.clone());
@@ -300,20 +313,29 @@ impl Store {
                 .send()
                 .await
                 .map_err(|e| StoreError::dynamo("Query", e))?;
-            raw.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(last) if raw.len() < limit => start = Some(last),
-                Some(last) => {
-                    // Page full: the next page starts after the last item DynamoDB looked at.
-                    let next = page::encode_cursor(&last, &key_attributes);
+            let mut raw = out.items.unwrap_or_default().into_iter();
+            while let Some(item) = raw.next() {
+                let cursor = page::encode_cursor(&item, &key_attributes);
+                let value: T = from_item(item)?;
+                if !keep(&value) {
+                    continue;
+                }
+                kept.push(value);
+                if kept.len() == limit {
+                    // Page full: the next page starts after the last item returned, if
+                    // anything may follow it.
+                    let more = raw.len() > 0 || out.last_evaluated_key.is_some();
                     return Ok(Page {
-                        items: decode_all(raw)?,
-                        next_cursor: next,
+                        items: kept,
+                        next_cursor: if more { cursor } else { None },
                     });
                 }
+            }
+            match out.last_evaluated_key {
+                Some(last) => start = Some(last),
                 None => {
                     return Ok(Page {
-                        items: decode_all(raw)?,
+                        items: kept,
                         next_cursor: None,
                     });
                 }
@@ -339,10 +361,6 @@ impl Store {
     pub(crate) fn secrets(&self) -> &SecretBox {
         &self.secrets
     }
-}
-
-fn decode_all<T: Stored>(items: Vec<Item>) -> StoreResult<Vec<T>> {
-    items.into_iter().map(from_item).collect()
 }
 
 impl Store {

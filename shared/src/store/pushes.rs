@@ -2,7 +2,7 @@
 
 use super::keys::{self, Index, IndexKey, Key};
 use super::{Page, PageRequest, Query, Store, StoreError, StoreResult, Stored, key_attributes};
-use crate::domain::{CourseId, Push, PushId, PushStatus, Timestamp, sort_key_time};
+use crate::domain::{CourseId, Push, PushId, PushStatus, Scope, Timestamp, sort_key_time};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 impl Stored for Push {
@@ -70,27 +70,34 @@ impl Store {
         self.with_ledger(push).await
     }
 
-    /// Pushes of a course, newest first.
+    /// Pushes of a course from accounts in `scope`, newest first.
     pub async fn list_pushes_by_course(
         &self,
         course: CourseId,
+        scope: &Scope,
         page: &PageRequest,
     ) -> StoreResult<Page<Push>> {
         let page = self
-            .query(
+            .query_where(
                 &Query::partition(Some(Index::Gsi1), keys::course_pushes_pk(course)).reversed(),
                 page,
+                |push: &Push| scope.contains(&push.account_id),
             )
             .await?;
         self.pushes_with_ledgers(page).await
     }
 
-    /// Recent pushes of every course, newest first.
-    pub async fn list_recent_pushes(&self, page: &PageRequest) -> StoreResult<Page<Push>> {
+    /// Recent pushes of every course from accounts in `scope`, newest first.
+    pub async fn list_recent_pushes(
+        &self,
+        scope: &Scope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Push>> {
         let page = self
-            .query(
+            .query_where(
                 &Query::partition(Some(Index::Gsi2), keys::PUSHES).reversed(),
                 page,
+                |push: &Push| scope.contains(&push.account_id),
             )
             .await?;
         self.pushes_with_ledgers(page).await

@@ -2,7 +2,7 @@
 
 use super::keys::{self, Index, IndexKey, Key};
 use super::{Page, PageRequest, Query, Store, StoreResult, Stored, key_attributes};
-use crate::domain::{AccountId, SyncRun, SyncRunId, Timestamp, sort_key_time};
+use crate::domain::{AccountId, Scope, SyncRun, SyncRunId, Timestamp, sort_key_time};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 impl Stored for SyncRun {
@@ -41,11 +41,16 @@ impl Store {
         self.query(&query, page).await
     }
 
-    /// Runs of every account, newest first.
-    pub async fn list_all_sync_runs(&self, page: &PageRequest) -> StoreResult<Page<SyncRun>> {
-        self.query(
+    /// Runs of every account in `scope`, newest first.
+    pub async fn list_all_sync_runs(
+        &self,
+        scope: &Scope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<SyncRun>> {
+        self.query_where(
             &Query::partition(Some(Index::Gsi2), keys::SYNC_RUNS).reversed(),
             page,
+            |run: &SyncRun| scope.contains(&run.account_id),
         )
         .await
     }

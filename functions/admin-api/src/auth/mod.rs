@@ -3,6 +3,7 @@
 
 mod caller;
 mod password;
+mod scope;
 mod token;
 
 pub use caller::{ActorSlot, Caller, SuperAdmin, Writer};

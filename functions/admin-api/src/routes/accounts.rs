@@ -236,10 +236,10 @@ fn check_secret_fields(
 
 #[utoipa::path(get, path = "/api/accounts", tag = "公众号", summary = "公众号列表",
     params(AccountQuery), responses((status = 200, body = Paged<AccountView>)))]
-/// Accounts by kind then id.
+/// Accounts by kind then id (only those in the caller's scope).
 pub async fn list(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiQuery(query): ApiQuery<AccountQuery>,
 ) -> ApiResult<Json<Paged<AccountView>>> {
     let page = PageQuery {
@@ -249,7 +249,7 @@ pub async fn list(
     let page = state
         .platform
         .store
-        .list_accounts(query.kind, &page.request()?)
+        .list_accounts(query.kind, &caller.scope(), &page.request()?)
         .await?;
     Ok(Json(Paged::from_page(page, AccountView::from)))
 }
@@ -349,10 +349,11 @@ pub fn account_id(text: &str) -> ApiResult<AccountId> {
 /// One account (without credentials).
 pub async fn get(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AccountView>> {
     let id = account_id(&id)?;
+    caller.see_account(&id)?;
     Ok(Json(state.platform.store.get_account(&id).await?.into()))
 }
 

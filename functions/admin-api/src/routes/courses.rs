@@ -15,7 +15,7 @@ use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use livenotify::blobs::{DEFAULT_LINK_TTL, presign_get};
 use livenotify::domain::{
-    AccountId, Course, CourseId, CoursePhase, CourseStatus, QrImage, TemplateMapping, now,
+    AccountId, Course, CourseId, CoursePhase, CourseStatus, QrImage, Scope, TemplateMapping, now,
 };
 use livenotify::jobs::QrJob;
 use livenotify::store::CourseFilter;
@@ -183,8 +183,8 @@ pub struct CourseQuery {
 }
 
 impl CourseQuery {
-    /// The store filter, or field errors.
-    pub fn filter(&self) -> ApiResult<CourseFilter> {
+    /// The store filter for an admin with `scope`, or field errors.
+    pub fn filter(&self, scope: Scope) -> ApiResult<CourseFilter> {
         let mut v = Validator::new();
         let newest_first = match self.sort.as_deref() {
             None | Some("asc") => false,
@@ -204,6 +204,7 @@ impl CourseQuery {
             text: self.q.clone(),
             status: self.status,
             newest_first,
+            scope,
         })
     }
 }
@@ -217,14 +218,16 @@ pub fn course_id(text: &str) -> ApiResult<CourseId> {
 }
 
 /// The accounts a course involves (template accounts and the required account): an operator
-/// must be scoped to all of them.
+/// must be scoped to all of them to change it.
 fn involved_accounts(course: &Course) -> BTreeSet<AccountId> {
-    course
-        .templates
-        .keys()
-        .cloned()
-        .chain(course.required_account.clone())
-        .collect()
+    course.involved_accounts()
+}
+
+/// A course named in the path, if the caller may see it (404 otherwise, as if absent).
+pub async fn visible_course(state: &AppState, caller: &Caller, id: CourseId) -> ApiResult<Course> {
+    let course = state.platform.store.get_course(id).await?;
+    caller.see_course(&course)?;
+    Ok(course)
 }
 
 /// Validates input against the table (accounts must exist) and builds the course.
@@ -322,13 +325,13 @@ async fn build(
 
 #[utoipa::path(get, path = "/api/courses", tag = "直播课程", summary = "课程列表（搜索、筛选、排序）",
     params(CourseQuery), responses((status = 200, body = Paged<CourseView>)))]
-/// Courses by start time.
+/// Courses by start time (those involving an account in the caller's scope).
 pub async fn list(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiQuery(query): ApiQuery<CourseQuery>,
 ) -> ApiResult<Json<Paged<CourseView>>> {
-    let filter = query.filter()?;
+    let filter = query.filter(caller.scope())?;
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
@@ -371,11 +374,11 @@ pub async fn create(
 /// One course.
 pub async fn get(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CourseView>> {
     let id = course_id(&id)?;
-    Ok(Json(state.platform.store.get_course(id).await?.into()))
+    Ok(Json(visible_course(&state, &caller, id).await?.into()))
 }
 
 #[utoipa::path(put, path = "/api/courses/{course_id}", tag = "直播课程", summary = "编辑课程",
@@ -391,7 +394,7 @@ pub async fn update(
 ) -> ApiResult<Json<CourseView>> {
     let id = course_id(&id)?;
     let store = &state.platform.store;
-    let current = store.get_course(id).await?;
+    let current = visible_course(&state, &caller, id).await?;
     caller.require_accounts(&involved_accounts(&current))?;
     let mut next = build(&state, input.course, id, current.created_at, input.version).await?;
     caller.require_accounts(&involved_accounts(&next))?;
@@ -425,7 +428,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = course_id(&id)?;
-    let current = state.platform.store.get_course(id).await?;
+    let current = visible_course(&state, &caller, id).await?;
     caller.require_accounts(&involved_accounts(&current))?;
     state.platform.store.delete_course(id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -490,14 +493,16 @@ async fn links(
 #[utoipa::path(get, path = "/api/courses/{course_id}/qr", tag = "直播课程", summary = "查看 / 下载课程二维码",
     params(("course_id" = String, Path, description = "Course id (ULID)")),
     responses((status = 200, body = CourseQrView)))]
-/// Presigned links of the course's QR images.
+/// Presigned links of the course's QR images (the landing code and the codes of the
+/// caller's accounts).
 pub async fn qr(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CourseQrView>> {
     let id = course_id(&id)?;
-    let course = state.platform.store.get_course(id).await?;
+    let course = visible_course(&state, &caller, id).await?;
+    let scope = caller.scope();
     let Some(codes) = course.qr else {
         return Ok(Json(CourseQrView {
             ready: false,
@@ -507,7 +512,7 @@ pub async fn qr(
         }));
     };
     let mut accounts = BTreeMap::new();
-    for (account, image) in &codes.accounts {
+    for (account, image) in codes.accounts.iter().filter(|(a, _)| scope.contains(a)) {
         accounts.insert(
             account.to_string(),
             links(&state, image, id, account.as_str()).await?,
@@ -538,7 +543,7 @@ pub async fn regenerate_qr(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Queued>)> {
     let id = course_id(&id)?;
-    let course = state.platform.store.get_course(id).await?;
+    let course = visible_course(&state, &caller, id).await?;
     caller.require_accounts(&involved_accounts(&course))?;
     state
         .platform
@@ -551,18 +556,20 @@ pub async fn regenerate_qr(
 #[utoipa::path(get, path = "/api/courses/{course_id}/pushes", tag = "直播课程", summary = "课程的推送任务",
     params(("course_id" = String, Path, description = "Course id (ULID)"), PageQuery),
     responses((status = 200, body = Paged<PushView>)))]
-/// Pushes of a course, newest first.
+/// Pushes of a course from the caller's accounts, newest first.
 pub async fn pushes(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Paged<PushView>>> {
     let id = course_id(&id)?;
+    let page = page.request()?;
+    visible_course(&state, &caller, id).await?;
     let page = state
         .platform
         .store
-        .list_pushes_by_course(id, &page.request()?)
+        .list_pushes_by_course(id, &caller.scope(), &page)
         .await?;
     Ok(Json(Paged::from_page(page, PushView::from)))
 }
@@ -570,13 +577,13 @@ pub async fn pushes(
 #[utoipa::path(get, path = "/api/courses/{course_id}/deliveries", tag = "通知记录", summary = "课程的通知记录",
     params(("course_id" = String, Path, description = "Course id (ULID)"), DeliveryFilterQuery),
     responses((status = 200, body = Paged<DeliveryView>)))]
-/// Notification records of every push of a course.
+/// Notification records of every push of a course (from the caller's accounts).
 pub async fn deliveries(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<DeliveryFilterQuery>,
 ) -> ApiResult<Json<Paged<DeliveryView>>> {
     let id = course_id(&id)?;
-    Ok(Json(course_deliveries(&state, id, &query).await?))
+    Ok(Json(course_deliveries(&state, &caller, id, &query).await?))
 }

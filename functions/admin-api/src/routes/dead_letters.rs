@@ -12,7 +12,11 @@ use chrono::{DateTime, Utc};
 use livenotify::dead_letters::{
     DeadLetter, DeadLetterError, DeadLetterQueues, MAX_PEEK, WorkQueue,
 };
+use livenotify::domain::{Role, Scope};
+use livenotify::jobs::{ExportJobMessage, PushJob, QrJob, SyncJob};
+use livenotify::store::StoreError;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 
 /// Which dead letters to show.
@@ -115,15 +119,105 @@ fn dead_letter_queues(state: &AppState) -> ApiResult<DeadLetterQueues> {
     ))
 }
 
+/// Which dead letters a caller may see and redrive: super admins all; operators those whose
+/// job acts for one of their accounts (a push, a sync, a course's codes) or is their own
+/// export; viewers none (bodies carry openids). Lookups are remembered for one request.
+struct Visibility<'a> {
+    state: &'a AppState,
+    caller: &'a Caller,
+    scope: Scope,
+    seen: HashMap<String, bool>,
+}
+
+impl<'a> Visibility<'a> {
+    fn new(state: &'a AppState, caller: &'a Caller) -> ApiResult<Self> {
+        if matches!(caller.admin.role, Role::Viewer { .. }) {
+            return Err(ApiError::Forbidden(
+                "只读用户不能查看死信队列（消息中含用户 openid）".into(),
+            ));
+        }
+        Ok(Self {
+            state,
+            caller,
+            scope: caller.scope(),
+            seen: HashMap::new(),
+        })
+    }
+
+    async fn may_see(&mut self, letter: &DeadLetter) -> ApiResult<bool> {
+        if self.scope == Scope::All {
+            return Ok(true);
+        }
+        let key = format!("{}:{}", letter.queue.as_str(), letter.body);
+        if let Some(known) = self.seen.get(&key) {
+            return Ok(*known);
+        }
+        let visible = self.resolve(letter).await?;
+        self.seen.insert(key, visible);
+        Ok(visible)
+    }
+
+    /// Platform jobs (the minute tick, the nightly runs) and unreadable bodies belong to
+    /// super admins only.
+    async fn resolve(&self, letter: &DeadLetter) -> ApiResult<bool> {
+        let store = &self.state.platform.store;
+        let body = letter.body.clone();
+        let found = |r: Result<bool, StoreError>| match r {
+            Ok(v) => Ok(v),
+            Err(StoreError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(ApiError::from(e)),
+        };
+        match letter.queue {
+            WorkQueue::Push => match serde_json::from_value::<PushJob>(body) {
+                Ok(
+                    PushJob::Plan { push_id }
+                    | PushJob::Batch { push_id, .. }
+                    | PushJob::SendBatch { push_id, .. },
+                ) => found(
+                    store
+                        .get_push(push_id)
+                        .await
+                        .map(|p| self.scope.contains(&p.account_id)),
+                ),
+                Ok(PushJob::Tick) | Err(_) => Ok(false),
+            },
+            WorkQueue::Qr => match serde_json::from_value::<QrJob>(body) {
+                Ok(QrJob::Generate { course_id }) => found(
+                    store
+                        .get_course(course_id)
+                        .await
+                        .map(|c| !c.involved_accounts().is_empty() && self.scope.sees_course(&c)),
+                ),
+                Ok(QrJob::RefreshExpiring) | Err(_) => Ok(false),
+            },
+            WorkQueue::Sync => match serde_json::from_value::<SyncJob>(body) {
+                Ok(SyncJob::Account { account_id, .. }) => Ok(self.scope.contains(&account_id)),
+                Ok(SyncJob::AllAccounts { .. }) | Err(_) => Ok(false),
+            },
+            WorkQueue::Export => match serde_json::from_value::<ExportJobMessage>(body) {
+                Ok(message) => found(
+                    store
+                        .get_export_job(message.export_id)
+                        .await
+                        .map(|job| job.owner == self.caller.username()),
+                ),
+                Err(_) => Ok(false),
+            },
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/api/dead-letters", tag = "死信队列", summary = "查看死信队列",
     params(DeadLetterQuery), responses((status = 200, body = DeadLetterList),
         (status = 503, description = "not_configured：此部署未配置死信队列地址", body = crate::ErrorBody)))]
-/// The messages in a queue's DLQ, left in place (anyone signed in).
+/// The messages in a queue's DLQ, left in place: super admins see all, operators those of
+/// their accounts, viewers none.
 pub async fn list(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiQuery(query): ApiQuery<DeadLetterQuery>,
 ) -> ApiResult<Json<DeadLetterList>> {
+    let mut visibility = Visibility::new(&state, &caller)?;
     let queue = queue("queue", query.queue.as_deref())?;
     let limit = query.limit.unwrap_or(100);
     if limit == 0 || limit as usize > MAX_PEEK {
@@ -139,8 +233,14 @@ pub async fn list(
         .peek(queue, limit as usize)
         .await
         .map_err(dead_letter_error)?;
+    let mut visible = Vec::with_capacity(items.len());
+    for letter in items {
+        if visibility.may_see(&letter).await? {
+            visible.push(DeadLetterView::from(letter));
+        }
+    }
     Ok(Json(DeadLetterList {
-        items: items.into_iter().map(DeadLetterView::from).collect(),
+        items: visible,
         next_cursor: None,
     }))
 }
@@ -149,18 +249,36 @@ pub async fn list(
     params(("queue" = String, Path, description = "push, qr, sync or export")),
     responses((status = 200, body = Redriven),
         (status = 503, description = "not_configured：此部署未配置死信队列地址", body = crate::ErrorBody)))]
-/// Moves every message of the queue's DLQ back to the queue (super admins and operators).
-/// Runs up to 20 seconds; call again if more remain.
+/// Moves the queue's dead letters back to the queue: super admins every message, operators
+/// those of their accounts (the rest stay). Runs up to 20 seconds; call again if more remain.
 pub async fn redrive(
     State(state): State<AppState>,
-    Writer(_caller): Writer,
+    Writer(caller): Writer,
     Path(name): Path<String>,
 ) -> ApiResult<(Extension<AuditTarget>, Json<Redriven>)> {
     let queue = queue("queue", Some(&name))?;
-    let moved = dead_letter_queues(&state)?
-        .redrive(queue)
-        .await
-        .map_err(dead_letter_error)?;
+    let mut visibility = Visibility::new(&state, &caller)?;
+    let queues = dead_letter_queues(&state)?;
+    let moved = if visibility.scope == Scope::All {
+        queues.redrive(queue, |_| true).await
+    } else {
+        // The operator's messages are picked out first (their lookups need the table); a
+        // message that arrives after this look stays for the next call.
+        let mut theirs = std::collections::HashSet::new();
+        for letter in queues
+            .peek(queue, MAX_PEEK)
+            .await
+            .map_err(dead_letter_error)?
+        {
+            if visibility.may_see(&letter).await? {
+                theirs.insert(letter.message_id);
+            }
+        }
+        queues
+            .redrive(queue, |letter| theirs.contains(&letter.message_id))
+            .await
+    }
+    .map_err(dead_letter_error)?;
     Ok((
         Extension(AuditTarget(format!("dead-letters/{}", queue.as_str()))),
         Json(Redriven { moved }),

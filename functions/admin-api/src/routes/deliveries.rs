@@ -102,17 +102,19 @@ impl DeliveryFilterQuery {
     }
 }
 
-/// Records of one push.
+/// Records of one push (404 outside the caller's scope).
 pub async fn push_deliveries(
     state: &AppState,
+    caller: &Caller,
     push: PushId,
     query: &DeliveryFilterQuery,
 ) -> ApiResult<Paged<DeliveryView>> {
-    state.platform.store.get_push(push).await?;
+    let page = query.page()?;
+    caller.see_push(&state.platform.store.get_push(push).await?)?;
     let page = state
         .platform
         .store
-        .search_deliveries_by_push(push, &query.filter(), &query.page()?)
+        .search_deliveries_by_push(push, &query.filter(), &page)
         .await?;
     Ok(Paged::from_page(page, DeliveryView::from))
 }
@@ -131,24 +133,33 @@ fn bad_cursor() -> ApiError {
     ))
 }
 
-/// Records of every push of a course (pushes newest first, then the store's order).
+/// Records of every push of a course from the caller's accounts (pushes newest first, then
+/// the store's order). The course answers 404 outside the scope; an `account_id` filter
+/// outside it answers 403.
 pub async fn course_deliveries(
     state: &AppState,
+    caller: &Caller,
     course: CourseId,
     query: &DeliveryFilterQuery,
 ) -> ApiResult<Paged<DeliveryView>> {
     let store = &state.platform.store;
     let page = query.page()?;
-    store.get_course(course).await?;
     let account = match &query.account_id {
         Some(text) => Some(crate::routes::accounts::account_id(text)?),
         None => None,
     };
+    crate::routes::courses::visible_course(state, caller, course).await?;
+    if let Some(account) = &account {
+        caller.filter_account(account)?;
+    }
+    let scope = caller.scope();
     // A course has few pushes (one per account and send); read them all.
     let mut pushes: Vec<Push> = Vec::new();
     let mut push_page = PageRequest::first(MAX_LIMIT);
     loop {
-        let result = store.list_pushes_by_course(course, &push_page).await?;
+        let result = store
+            .list_pushes_by_course(course, &scope, &push_page)
+            .await?;
         pushes.extend(result.items);
         match result.next_cursor {
             Some(next) => push_page = PageRequest::new(Some(MAX_LIMIT), Some(next))?,
@@ -229,23 +240,27 @@ fn check_openid(v: &mut Validator, field: &str, openid: &str) {
     }
 }
 
-/// Operators may delete only records of their accounts; viewers none.
-async fn check_scope(
+/// The keys among `keys` that the caller may delete: operators only records of their
+/// accounts (others are left alone, exactly as records that do not exist); viewers none.
+async fn in_scope(
     state: &AppState,
     caller: &Caller,
-    keys: &[(PushId, String)],
-) -> ApiResult<()> {
+    keys: Vec<(PushId, String)>,
+) -> ApiResult<Vec<(PushId, String)>> {
     caller.require_writer()?;
-    if caller.require_super_admin().is_ok() {
-        return Ok(());
+    let scope = caller.scope();
+    if scope == livenotify::domain::Scope::All {
+        return Ok(keys);
     }
-    let mut accounts = std::collections::BTreeSet::new();
+    let mut kept = Vec::with_capacity(keys.len());
     for (push, openid) in keys {
-        if let Some(delivery) = state.platform.store.find_delivery(*push, openid).await? {
-            accounts.insert(delivery.account_id);
+        if let Some(delivery) = state.platform.store.find_delivery(push, &openid).await?
+            && scope.contains(&delivery.account_id)
+        {
+            kept.push((push, openid));
         }
     }
-    caller.require_accounts(&accounts)
+    Ok(kept)
 }
 
 #[utoipa::path(delete, path = "/api/deliveries/{push_id}/{openid}", tag = "通知记录", summary = "删除一条通知记录",
@@ -263,15 +278,17 @@ pub async fn delete_one(
     check_openid(&mut v, "openid", &openid);
     v.finish()?;
     let store = &state.platform.store;
-    if store.find_delivery(push, &openid).await?.is_none() {
+    let visible = store
+        .find_delivery(push, &openid)
+        .await?
+        .is_some_and(|d| caller.scope().contains(&d.account_id));
+    if !visible {
         return Err(ApiError::NotFound {
             entity: "delivery",
             id: format!("{push}/{openid}"),
         });
     }
-    let keys = [(push, openid)];
-    check_scope(&state, &caller, &keys).await?;
-    store.delete_deliveries(&keys).await?;
+    store.delete_deliveries(&[(push, openid)]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -298,9 +315,9 @@ pub async fn delete_many(
     v.finish()?;
     keys.sort();
     keys.dedup();
-    check_scope(&state, &caller, &keys).await?;
+    let asked = keys.len();
+    let keys = in_scope(&state, &caller, keys).await?;
     state.platform.store.delete_deliveries(&keys).await?;
-    Ok(Json(Deleted {
-        deleted: keys.len(),
-    }))
+    // Out-of-scope records count like absent ones, so the answer reveals nothing about them.
+    Ok(Json(Deleted { deleted: asked }))
 }

@@ -23,7 +23,7 @@ use chrono_tz::Asia::Shanghai;
 use livenotify::blobs::{DEFAULT_LINK_TTL, export_key, presign_get};
 use livenotify::domain::{
     Course, CourseStatus, Delivery, DeliveryStatus, EXPORT_RETENTION_DAYS, ExportJob, ExportJobId,
-    ExportJobStatus, ExportKind, Follower, PushId, now,
+    ExportJobStatus, ExportKind, Follower, PushId, Scope, now,
 };
 use livenotify::export::{Cell, ExportFormat, ExportWriter, S3MultipartSink};
 use livenotify::jobs::ExportJobMessage;
@@ -268,9 +268,9 @@ impl ExportRequest {
     }
 }
 
-/// Validates a request and resolves what it reads (field errors, or `NotFound` for a missing
-/// account, push or course).
-pub(crate) async fn plan(store: &Store, request: &ExportRequest) -> ApiResult<Plan> {
+/// Validates a request and resolves what it reads inside `scope` (field errors; `NotFound`
+/// for a missing or out-of-scope push or course; `Forbidden` for an out-of-scope account).
+pub(crate) async fn plan(store: &Store, scope: &Scope, request: &ExportRequest) -> ApiResult<Plan> {
     Ok(match request.clone() {
         ExportRequest::Courses {
             starts_from,
@@ -288,7 +288,7 @@ pub(crate) async fn plan(store: &Store, request: &ExportRequest) -> ApiResult<Pl
                 limit: None,
                 cursor: None,
             }
-            .filter()?,
+            .filter(scope.clone())?,
         ),
         ExportRequest::Followers {
             account_id: account,
@@ -310,6 +310,11 @@ pub(crate) async fn plan(store: &Store, request: &ExportRequest) -> ApiResult<Pl
                 cursor: None,
             }
             .filter()?;
+            if !scope.contains(&account) {
+                return Err(ApiError::Forbidden(format!(
+                    "无权查看公众号 {account} 的数据"
+                )));
+            }
             store.get_account(&account).await?;
             Plan::Followers(account, filter)
         }
@@ -331,16 +336,26 @@ pub(crate) async fn plan(store: &Store, request: &ExportRequest) -> ApiResult<Pl
             let pushes = match (push, course) {
                 (Some(push), None) => {
                     let push = push_id(&push)?;
-                    store.get_push(push).await?;
+                    if !scope.contains(&store.get_push(push).await?.account_id) {
+                        return Err(ApiError::NotFound {
+                            entity: "push",
+                            id: push.to_string(),
+                        });
+                    }
                     vec![push]
                 }
                 (None, Some(course)) => {
                     let course = course_id(&course)?;
-                    store.get_course(course).await?;
+                    if !scope.sees_course(&store.get_course(course).await?) {
+                        return Err(ApiError::NotFound {
+                            entity: "course",
+                            id: course.to_string(),
+                        });
+                    }
                     let mut ids = Vec::new();
                     let mut page = PageRequest::first(MAX_LIMIT);
                     loop {
-                        let result = store.list_pushes_by_course(course, &page).await?;
+                        let result = store.list_pushes_by_course(course, scope, &page).await?;
                         ids.extend(result.items.iter().map(|p| p.id));
                         match result.next_cursor {
                             Some(next) => page = PageRequest::new(Some(MAX_LIMIT), Some(next))?,
@@ -508,7 +523,7 @@ pub async fn create(
     ApiJson(request): ApiJson<ExportRequest>,
 ) -> ApiResult<(StatusCode, Extension<AuditTarget>, Json<ExportJobView>)> {
     let platform = &state.platform;
-    plan(&platform.store, &request).await?;
+    plan(&platform.store, &caller.scope(), &request).await?;
     if platform.config.queues.export.is_none() {
         return Err(ApiError::NotConfigured("EXPORT_QUEUE_URL"));
     }
@@ -570,7 +585,7 @@ fn export_id(text: &str) -> ApiResult<ExportJobId> {
 #[utoipa::path(get, path = "/api/exports/{export_id}", tags = ["导出"], summary = "导出任务状态与下载链接",
     params(("export_id" = String, Path, description = "Export id")),
     responses((status = 200, body = ExportJobView)))]
-/// One export job: its owner and super admins only.
+/// One export job: its owner and super admins only (404 for anyone else).
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -578,10 +593,12 @@ pub async fn get(
 ) -> ApiResult<Json<ExportJobView>> {
     let id = export_id(&id)?;
     let job = state.platform.store.get_export_job(id).await?;
-    if job.owner != caller.username() {
-        caller
-            .require_super_admin()
-            .map_err(|_| ApiError::Forbidden("只能查看自己的导出".into()))?;
+    // Someone else's export is answered as absent (it may hold data outside the scope).
+    if job.owner != caller.username() && caller.require_super_admin().is_err() {
+        return Err(ApiError::NotFound {
+            entity: "export",
+            id: id.to_string(),
+        });
     }
     Ok(Json(ExportJobView::of(&state.platform, job).await?))
 }

@@ -122,11 +122,12 @@ impl FollowerQuery {
 /// Followers of an account.
 pub async fn list(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(account): Path<String>,
     ApiQuery(query): ApiQuery<FollowerQuery>,
 ) -> ApiResult<Json<Paged<FollowerView>>> {
     let account = account_id(&account)?;
+    caller.see_account(&account)?;
     let filter = query.filter()?;
     let page = PageQuery {
         limit: query.limit,
@@ -149,10 +150,11 @@ pub async fn list(
 /// One follower.
 pub async fn get(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path((account, openid)): Path<(String, String)>,
 ) -> ApiResult<Json<FollowerView>> {
     let account = account_id(&account)?;
+    caller.see_account(&account)?;
     Ok(Json(
         state
             .platform
@@ -170,11 +172,12 @@ pub async fn get(
 /// Records of one follower, newest first.
 pub async fn deliveries(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path((account, openid)): Path<(String, String)>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Paged<DeliveryView>>> {
     let account = account_id(&account)?;
+    caller.see_account(&account)?;
     let page = state
         .platform
         .store
@@ -196,10 +199,10 @@ pub struct PersonView {
     summary = "同一用户在各公众号的关注情况（按 unionid）",
     params(("unionid" = String, Path, description = "Unionid")),
     responses((status = 200, body = PersonView)))]
-/// One person (unionid) across accounts.
+/// One person (unionid) across the caller's accounts.
 pub async fn by_unionid(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(unionid): Path<String>,
 ) -> ApiResult<Json<PersonView>> {
     let mut v = Validator::new();
@@ -207,9 +210,14 @@ pub async fn by_unionid(
         v.add("unionid", "invalid_unionid", "unionid 格式不正确");
     }
     v.finish()?;
+    let scope = caller.scope();
     let followers = state.platform.store.followers_by_unionid(&unionid).await?;
     Ok(Json(PersonView {
         unionid,
-        followers: followers.into_iter().map(FollowerView::from).collect(),
+        followers: followers
+            .into_iter()
+            .filter(|f| scope.contains(&f.account_id))
+            .map(FollowerView::from)
+            .collect(),
     }))
 }

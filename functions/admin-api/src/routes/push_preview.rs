@@ -99,9 +99,12 @@ pub fn render_error_field(
     FieldError::new(field, key, message)
 }
 
-/// Validates the ids, loads course and account, renders. Unknown ids are field errors.
+/// Validates the ids, loads course and account, renders. Unknown ids are field errors; an
+/// account outside the caller's scope is a 403 (before any lookup), a course outside it
+/// is unknown.
 async fn load_and_render(
     state: &AppState,
+    caller: &Caller,
     course_id: &str,
     account_id: &str,
     channel: Option<Channel>,
@@ -118,10 +121,13 @@ async fn load_and_render(
     {
         v.add("openid", "invalid_openid", "openid 格式不正确");
     }
+    if let Some(account) = &account_id {
+        caller.filter_account(account)?;
+    }
     let course = match course_id {
         Some(id) => match store.get_course(id).await {
-            Ok(course) => Some(course),
-            Err(StoreError::NotFound { .. }) => {
+            Ok(course) if caller.scope().sees_course(&course) => Some(course),
+            Ok(_) | Err(StoreError::NotFound { .. }) => {
                 v.add("course_id", "unknown_course", "课程不存在");
                 None
             }
@@ -163,11 +169,12 @@ async fn load_and_render(
 /// WeChat's field rules (anyone signed in may preview).
 pub async fn preview(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiJson(input): ApiJson<PreviewRequest>,
 ) -> ApiResult<Json<PreviewView>> {
     let (account, _course, rendered) = load_and_render(
         &state,
+        &caller,
         &input.course_id,
         &input.account_id,
         input.channel,
@@ -198,6 +205,7 @@ pub async fn test_send(
     }
     let (account, course, rendered) = load_and_render(
         &state,
+        &caller,
         &input.course_id,
         &input.account_id,
         input.channel,

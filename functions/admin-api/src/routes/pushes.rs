@@ -179,10 +179,10 @@ pub fn push_id(text: &str) -> ApiResult<PushId> {
 
 #[utoipa::path(get, path = "/api/pushes", tag = "直播课程", summary = "推送任务列表",
     params(PushQuery), responses((status = 200, body = Paged<PushView>)))]
-/// Pushes of a course, or recent pushes, newest first.
+/// Pushes of a course, or recent pushes, newest first (from the caller's accounts).
 pub async fn list(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiQuery(query): ApiQuery<PushQuery>,
 ) -> ApiResult<Json<Paged<PushView>>> {
     let page = PageQuery {
@@ -191,12 +191,14 @@ pub async fn list(
     }
     .request()?;
     let store = &state.platform.store;
+    let scope = caller.scope();
     let page = match &query.course_id {
         Some(id) => {
             let id = crate::routes::courses::course_id(id)?;
-            store.list_pushes_by_course(id, &page).await?
+            crate::routes::courses::visible_course(&state, &caller, id).await?;
+            store.list_pushes_by_course(id, &scope, &page).await?
         }
-        None => store.list_recent_pushes(&page).await?,
+        None => store.list_recent_pushes(&scope, &page).await?,
     };
     Ok(Json(Paged::from_page(page, PushView::from)))
 }
@@ -214,8 +216,13 @@ pub async fn create(
     let mut v = Validator::new();
     let course_id = v.id::<CourseId>("course_id", &input.course_id);
     let course = match course_id {
+        // A course outside the caller's scope is answered as one that does not exist.
         Some(id) => match store.get_course(id).await {
-            Ok(course) => Some(course),
+            Ok(course) if caller.scope().sees_course(&course) => Some(course),
+            Ok(_) => {
+                v.add("course_id", "unknown_course", "课程不存在");
+                None
+            }
             Err(livenotify::store::StoreError::NotFound { .. }) => {
                 v.add("course_id", "unknown_course", "课程不存在");
                 None
@@ -249,6 +256,8 @@ pub async fn create(
             v.add(&field, "duplicate", "重复的公众号");
             continue;
         }
+        // Before the lookup, so an out-of-scope account's existence is not revealed.
+        caller.require_accounts([&id])?;
         let account = match store.get_account(&id).await {
             Ok(account) => account,
             Err(livenotify::store::StoreError::NotFound { .. }) => {
@@ -394,11 +403,13 @@ pub async fn create(
 /// One push with its counters.
 pub async fn get(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PushView>> {
     let id = push_id(&id)?;
-    Ok(Json(state.platform.store.get_push(id).await?.into()))
+    let push = state.platform.store.get_push(id).await?;
+    caller.see_push(&push)?;
+    Ok(Json(push.into()))
 }
 
 #[utoipa::path(post, path = "/api/pushes/{push_id}/cancel", tag = "直播课程", summary = "取消推送",
@@ -414,6 +425,7 @@ pub async fn cancel(
     let id = push_id(&id)?;
     let store = &state.platform.store;
     let push = store.get_push(id).await?;
+    caller.see_push(&push)?;
     caller.require_accounts([&push.account_id])?;
     store
         .transition_push(
@@ -433,10 +445,10 @@ pub async fn cancel(
 /// Records of one push, filtered.
 pub async fn deliveries(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<DeliveryFilterQuery>,
 ) -> ApiResult<Json<Paged<DeliveryView>>> {
     let id = push_id(&id)?;
-    Ok(Json(push_deliveries(&state, id, &query).await?))
+    Ok(Json(push_deliveries(&state, &caller, id, &query).await?))
 }

@@ -88,6 +88,8 @@ pub async fn trigger(
     Path(account): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Queued>)> {
     let account = account_id(&account)?;
+    caller.require_writer()?;
+    caller.see_account(&account)?;
     caller.require_accounts([&account])?;
     let info = state.platform.store.get_account(&account).await?;
     if !info.kind.has_followers() {
@@ -117,11 +119,12 @@ pub async fn trigger(
 /// Runs of one account, newest first.
 pub async fn list_for_account(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(account): Path<String>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Paged<SyncRunView>>> {
     let account = account_id(&account)?;
+    caller.see_account(&account)?;
     let page = state
         .platform
         .store
@@ -137,10 +140,11 @@ pub async fn list_for_account(
 /// One run.
 pub async fn get(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path((account, run)): Path<(String, String)>,
 ) -> ApiResult<Json<SyncRunView>> {
     let account = account_id(&account)?;
+    caller.see_account(&account)?;
     let mut v = Validator::new();
     let run = v.id::<SyncRunId>("run_id", &run);
     v.finish()?;
@@ -157,16 +161,16 @@ pub async fn get(
 
 #[utoipa::path(get, path = "/api/sync-runs", tags = ["同步"], summary = "所有公众号的同步记录",
     params(PageQuery), responses((status = 200, body = Paged<SyncRunView>)))]
-/// Runs of every account, newest first.
+/// Runs of every account in the caller's scope, newest first.
 pub async fn list_all(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Paged<SyncRunView>>> {
     let page = state
         .platform
         .store
-        .list_all_sync_runs(&page.request()?)
+        .list_all_sync_runs(&caller.scope(), &page.request()?)
         .await?;
     Ok(Json(Paged::from_page(page, SyncRunView::from)))
 }
