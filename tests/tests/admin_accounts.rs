@@ -145,7 +145,7 @@ async fn follow_url_and_keyword_replies_are_read_patched_validated_and_used() {
     assert_eq!(unchanged["keyword_replies"], patched["keyword_replies"]);
 
     // Only super admins write; others read.
-    for (name, role) in [("viewer", viewer(&[])), ("op", operator(&[SERVICE]))] {
+    for (name, role) in [("viewer", viewer(&[SERVICE])), ("op", operator(&[SERVICE]))] {
         let admin = login_as(&stack, name, role).await;
         let refused = admin
             .patch(

@@ -192,7 +192,7 @@ async fn every_mutating_call_is_in_the_audit_log() {
     let viewer = login_as(&stack, "view", viewer(&[])).await;
     root.post(
         "/api/admins",
-        json!({"username": "dave", "password": PASSWORD, "role": "viewer"}),
+        json!({"username": "dave", "password": PASSWORD, "role": "viewer", "accounts": ["wxaudit"]}),
     )
     .await
     .expect(201);

@@ -122,7 +122,7 @@ async fn accounts_keep_credentials_sealed_and_out_of_responses() {
         "htology"
     );
 
-    let viewer = login_as(&stack, "view", viewer(&[])).await;
+    let viewer = login_as(&stack, "view", viewer(&["wxa"])).await;
     assert_eq!(viewer.get("/api/accounts/wxa").await.status, 200);
     assert_eq!(viewer.delete("/api/accounts/wxa").await.status, 403);
     let op = login_as(&stack, "op", operator(&["wxa"])).await;
@@ -220,7 +220,7 @@ async fn courses_are_validated_versioned_listed_and_deleted() {
 async fn operators_manage_only_courses_of_their_accounts_and_viewers_nothing() {
     let (stack, root) = setup().await;
     let op = login_as(&stack, "op", operator(&["wxa"])).await;
-    let viewer = login_as(&stack, "view", viewer(&[])).await;
+    let viewer = login_as(&stack, "view", viewer(&["wxa"])).await;
     op.post("/api/courses", course_body("mine", &["wxa"]))
         .await
         .expect(201);
@@ -248,12 +248,23 @@ async fn operators_manage_only_courses_of_their_accounts_and_viewers_nothing() {
         .await
         .expect(201);
     let path = format!("/api/courses/{}", theirs["id"].as_str().unwrap());
-    assert_eq!(op.delete(&path).await.status, 403);
+    // Outside the scope a course is answered as absent; viewers are refused any write first.
+    assert_eq!(op.delete(&path).await.status, 404);
     assert_eq!(viewer.delete(&path).await.status, 403);
-    assert_eq!(op.post(&format!("{path}/qr"), json!({})).await.status, 403);
+    assert_eq!(op.post(&format!("{path}/qr"), json!({})).await.status, 404);
     assert_eq!(root.get(&path).await.status, 200, "still there");
-    // Reading is open to every role.
-    assert_eq!(viewer.get(&path).await.status, 200);
+    // Reading is scoped too: a viewer of wxa does not see it, a viewer of wxb does.
+    assert_eq!(viewer.get(&path).await.status, 404);
+    assert_eq!(op.get(&path).await.status, 404);
+    let wxb_viewer = login_as(&stack, "view-b", viewer(&["wxb"])).await;
+    assert_eq!(wxb_viewer.get(&path).await.status, 200);
+    let listed: Vec<String> = viewer
+        .all_pages("/api/courses", 10)
+        .await
+        .iter()
+        .map(|c| c["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed, ["mine"], "the list holds only in-scope courses");
     stack.shutdown().await;
 }
 
@@ -297,7 +308,7 @@ async fn qr_codes_are_served_as_presigned_links_and_can_be_regenerated() {
 
     let queued = root.post(&qr_path, json!({})).await.expect(202);
     assert_eq!(queued["queued"], true);
-    let viewer = login_as(&stack, "view", viewer(&[])).await;
+    let viewer = login_as(&stack, "view", viewer(&["wxa"])).await;
     assert_eq!(viewer.post(&qr_path, json!({})).await.status, 403);
     assert_eq!(
         root.post("/api/courses/01J0000000000000000000000Z/qr", json!({}))
@@ -406,7 +417,7 @@ async fn pushes_are_created_per_account_scheduled_listed_and_cancelled() {
     assert_eq!(outside.status, 403);
     let wxb_push = pushes.iter().find(|p| p["account_id"] == "wxb").unwrap();
     let cancel_path = format!("/api/pushes/{}/cancel", wxb_push["id"].as_str().unwrap());
-    assert_eq!(op.post(&cancel_path, json!({})).await.status, 403);
+    assert_eq!(op.post(&cancel_path, json!({})).await.status, 404);
     let cancelled = root.post(&cancel_path, json!({})).await.expect(200);
     assert_eq!(cancelled["status"], "cancelled");
     assert!(

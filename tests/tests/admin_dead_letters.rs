@@ -45,7 +45,7 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
         .await;
     stack.sandbox.add_followers(SUBSCRIPTION, 3);
     let root = login_as(&stack, "root", Role::SuperAdmin).await;
-    let viewer = login_as(&stack, "viewer", viewer(&[])).await;
+    let viewer = login_as(&stack, "viewer", viewer(&[SUBSCRIPTION])).await;
     let op = login_as(&stack, "op", operator(&[SUBSCRIPTION])).await;
     let sync_job = json!({"type": "account", "account_id": SUBSCRIPTION, "trigger": "manual"});
     put(&stack, &stack.resources.sync.dlq_url, &sync_job.to_string()).await;
@@ -60,9 +60,9 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
     )
     .await;
 
-    // Anyone signed in may look; looking twice shows the same message (left in place).
+    // Super admins see every message; looking twice shows the same message (left in place).
     for _ in 0..2 {
-        let sync = viewer.get("/api/dead-letters?queue=sync").await.expect(200);
+        let sync = root.get("/api/dead-letters?queue=sync").await.expect(200);
         assert_eq!(bodies(&sync), std::slice::from_ref(&sync_job));
         let item = &sync["items"][0];
         assert_eq!(item["queue"], "sync");
@@ -71,23 +71,38 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
         assert!(item["sent_at"].is_string());
         assert!(sync["next_cursor"].is_null());
     }
-    let push = viewer.get("/api/dead-letters?queue=push").await.expect(200);
+    let push = root.get("/api/dead-letters?queue=push").await.expect(200);
     assert_eq!(
         bodies(&push),
         [json!("not json at all")],
         "text bodies stay text"
     );
-    let qr = viewer
+    let qr = root
         .get("/api/dead-letters?queue=qr&limit=5")
         .await
         .expect(200);
     assert_eq!(bodies(&qr), [qr_job]);
-    let export = viewer
+    let export = root
         .get("/api/dead-letters?queue=export")
         .await
         .expect(200);
     assert_eq!(bodies(&export), std::slice::from_ref(&export_job));
     assert_eq!(export["items"][0]["queue"], "export");
+
+    // Viewers see no dead letters (bodies carry openids); an operator sees only the jobs of
+    // its own accounts (the sync of its account, not the unreadable push message nor the QR
+    // job of a course it cannot see).
+    let refused = viewer.get("/api/dead-letters?queue=sync").await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let theirs = op.get("/api/dead-letters?queue=sync").await.expect(200);
+    assert_eq!(bodies(&theirs), std::slice::from_ref(&sync_job));
+    for queue in ["push", "qr", "export"] {
+        let none = op
+            .get(&format!("/api/dead-letters?queue={queue}"))
+            .await
+            .expect(200);
+        assert!(bodies(&none).is_empty(), "{queue}: {none}");
+    }
 
     // Bad input.
     for path in [
@@ -96,7 +111,7 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
         "/api/dead-letters?queue=push&limit=0",
         "/api/dead-letters?queue=push&limit=1001",
     ] {
-        let reply = viewer.get(path).await;
+        let reply = root.get(path).await;
         assert_eq!(reply.status, 422, "{path}: {}", reply.body);
         assert_eq!(reply.code(), "validation_failed");
     }
@@ -151,8 +166,19 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
-    // Operators may redrive too; an empty DLQ moves nothing.
+    // Operators redrive only their own messages: the QR job of a course they cannot see
+    // stays; a super admin moves it; an empty DLQ moves nothing.
     let moved = op
+        .post("/api/dead-letters/qr/redrive", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(moved["moved"], 0);
+    assert_eq!(
+        bodies(&root.get("/api/dead-letters?queue=qr").await.expect(200)).len(),
+        1,
+        "the operator's redrive left the message in place"
+    );
+    let moved = root
         .post("/api/dead-letters/qr/redrive", json!({}))
         .await
         .expect(200);
