@@ -256,7 +256,7 @@ async fn operators_manage_only_courses_of_their_accounts_and_viewers_nothing() {
     // Reading is scoped too: a viewer of wxa does not see it, a viewer of wxb does.
     assert_eq!(viewer.get(&path).await.status, 404);
     assert_eq!(op.get(&path).await.status, 404);
-    let wxb_viewer = login_as(&stack, "view-b", viewer(&["wxb"])).await;
+    let wxb_viewer = login_as(&stack, "view-b", livenotify_tests::admin::viewer(&["wxb"])).await;
     assert_eq!(wxb_viewer.get(&path).await.status, 200);
     let listed: Vec<String> = viewer
         .all_pages("/api/courses", 10)

@@ -82,10 +82,7 @@ async fn dead_letters_are_listed_in_place_and_redriven_to_their_queue() {
         .await
         .expect(200);
     assert_eq!(bodies(&qr), [qr_job]);
-    let export = root
-        .get("/api/dead-letters?queue=export")
-        .await
-        .expect(200);
+    let export = root.get("/api/dead-letters?queue=export").await.expect(200);
     assert_eq!(bodies(&export), std::slice::from_ref(&export_job));
     assert_eq!(export["items"][0]["queue"], "export");
 

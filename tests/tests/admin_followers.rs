@@ -420,7 +420,10 @@ async fn sync_can_be_triggered_and_its_runs_are_listed() {
     // An operator of wxa sees only wxa's runs, here and in the account's own list.
     let theirs = op.all_pages("/api/sync-runs", 1).await;
     assert!(!theirs.is_empty());
-    assert!(theirs.iter().all(|r| r["account_id"] == "wxa"), "{theirs:?}");
+    assert!(
+        theirs.iter().all(|r| r["account_id"] == "wxa"),
+        "{theirs:?}"
+    );
     assert_eq!(
         op.get(&format!("/api/accounts/wxsub/sync-runs/{}", ids[1]))
             .await

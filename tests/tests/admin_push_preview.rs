@@ -68,7 +68,12 @@ fn fields(body: &Value) -> Vec<(String, String)> {
 async fn preview_renders_the_message_as_sent_and_refuses_what_wechat_would_refuse() {
     let (stack, root, _) = setup().await;
     let course = create_course(&root, "心内科病例讨论").await;
-    let viewer = login_as(&stack, "viewer", viewer(&[SERVICE, OTHER, SUBSCRIPTION, WECOM])).await;
+    let viewer = login_as(
+        &stack,
+        "viewer",
+        viewer(&[SERVICE, OTHER, SUBSCRIPTION, WECOM]),
+    )
+    .await;
     // Previewing is reading: a viewer may.
     let preview = viewer
         .post(
@@ -215,7 +220,12 @@ async fn test_send_reaches_the_follower_and_wechat_refusals_come_back_as_502() {
     assert_eq!(stack.sandbox.messages_to(&openids[0]).len(), 1);
 
     // Roles: viewers never, operators only for their accounts, and a refusal sends nothing.
-    let viewer = login_as(&stack, "viewer", viewer(&[SERVICE, OTHER, SUBSCRIPTION, WECOM])).await;
+    let viewer = login_as(
+        &stack,
+        "viewer",
+        viewer(&[SERVICE, OTHER, SUBSCRIPTION, WECOM]),
+    )
+    .await;
     let elsewhere = login_as(&stack, "op-other", operator(&[OTHER])).await;
     let own = login_as(&stack, "op-own", operator(&[SERVICE])).await;
     let body = json!({"course_id": course, "account_id": SERVICE, "openid": openids[1]});
