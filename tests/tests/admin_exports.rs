@@ -266,3 +266,162 @@ async fn export_jobs_are_listed_per_owner_guarded_and_failures_are_recorded() {
         && e["outcome"] == "succeeded"));
     stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn exports_hold_only_the_callers_scope_as_it_is_when_the_file_is_written() {
+    use livenotify::domain::{
+        Audience, Channel, CourseId, Delivery, DeliveryStatus, ExportJob, ExportJobId,
+        ExportJobStatus, ExportKind, Push, PushCounters, PushId, PushStatus,
+    };
+    use livenotify::jobs::ExportJobMessage;
+    use livenotify_tests::admin::{operator, wait_for_export};
+
+    let (stack, root) = setup().await;
+    root.post(
+        "/api/accounts",
+        json!({"name": "onco", "kind": "service", "appid": "wxb",
+               "app_secret": "s3cret-value", "callback_token": "tok456"}),
+    )
+    .await
+    .expect(201);
+    let starts = (now() + chrono::Duration::days(1)).to_rfc3339();
+    let mut courses = Vec::new();
+    for (title, accounts) in [
+        ("甲课程", vec!["wxa"]),
+        ("乙课程", vec!["wxb"]),
+        ("联合课程", vec!["wxa", "wxb"]),
+    ] {
+        let templates: serde_json::Map<String, Value> = accounts
+            .iter()
+            .map(|a| ((*a).to_string(), json!({"template_id": "t"})))
+            .collect();
+        let created = root
+            .post(
+                "/api/courses",
+                json!({"title": title, "starts_at": starts, "live_url": "https://live.example.com/x",
+                       "templates": templates}),
+            )
+            .await
+            .expect(201);
+        courses.push(created["id"].as_str().unwrap().parse::<CourseId>().unwrap());
+    }
+    // The joint course was pushed from both accounts.
+    let joint = courses[2];
+    for (account, openid) in [("wxa", "o-of-a"), ("wxb", "o-of-b")] {
+        let at = now();
+        let push = Push {
+            id: PushId::generate(),
+            course_id: joint,
+            account_id: AccountId::new(account).unwrap(),
+            audience: Audience::AllFollowers,
+            channel: Channel::Template,
+            status: PushStatus::Completed,
+            scheduled_at: None,
+            created_by: "root".into(),
+            created_at: at,
+            started_at: Some(at),
+            finished_at: Some(at),
+            status_reason: None,
+            counters: PushCounters::default(),
+        };
+        stack.store().create_push(&push).await.unwrap();
+        let record = Delivery {
+            push_id: push.id,
+            course_id: joint,
+            account_id: push.account_id.clone(),
+            openid: openid.into(),
+            status: DeliveryStatus::Delivered,
+            msgid: None,
+            client_msg_id: format!("{}-{openid}", push.id),
+            attempts: 1,
+            error_code: None,
+            error_message: None,
+            created_at: at,
+            updated_at: at,
+            expires_at: None,
+        };
+        assert!(stack.store().claim_delivery(&record).await.unwrap());
+    }
+
+    let op = login_as(&stack, "op-a", operator(&["wxa"])).await;
+    let listed = op.export(json!({"kind": "courses", "format": "csv"})).await;
+    assert_eq!(listed["status"], "succeeded", "{listed}");
+    let text = String::from_utf8(download(&stack, &listed).await).unwrap();
+    assert!(
+        text.contains("甲课程") && text.contains("联合课程"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("乙课程"),
+        "a course of another account: {text}"
+    );
+    assert_eq!(listed["rows"], 2);
+
+    let records = op
+        .export(json!({"kind": "deliveries", "format": "csv", "course_id": joint.to_string()}))
+        .await;
+    assert_eq!(records["status"], "succeeded", "{records}");
+    let text = String::from_utf8(download(&stack, &records).await).unwrap();
+    assert!(text.contains("o-of-a"), "{text}");
+    assert!(
+        !text.contains("o-of-b"),
+        "another account's records: {text}"
+    );
+    // The super admin's export of the same course has both.
+    let all = root
+        .export(json!({"kind": "deliveries", "format": "csv", "course_id": joint.to_string()}))
+        .await;
+    assert_eq!(all["rows"], 2);
+    // Out of scope at request time: refused before anything is queued.
+    let refused = op
+        .post(
+            "/api/exports",
+            json!({"kind": "followers", "format": "csv", "account_id": "wxb"}),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let other_course = op
+        .post(
+            "/api/exports",
+            json!({"kind": "deliveries", "format": "csv", "course_id": courses[1].to_string()}),
+        )
+        .await;
+    assert_eq!(other_course.status, 404, "{}", other_course.body);
+
+    // A job asked for while wxb was in the operator's scope, run after it was taken away: the
+    // worker plans with the scope of now and writes nothing.
+    let at = now();
+    let job = ExportJob {
+        id: ExportJobId::generate(),
+        owner: "op-a".into(),
+        kind: ExportKind::Followers,
+        format: livenotify::export::ExportFormat::Csv,
+        request: json!({"kind": "followers", "format": "csv", "account_id": "wxb"}),
+        status: ExportJobStatus::Pending,
+        rows: 0,
+        bytes: 0,
+        key: None,
+        file_name: None,
+        error: None,
+        attempts: 0,
+        created_at: at,
+        started_at: None,
+        finished_at: None,
+        expires_at: None,
+    };
+    stack.store().create_export_job(&job).await.unwrap();
+    stack
+        .platform
+        .queues
+        .export(&ExportJobMessage { export_id: job.id })
+        .await
+        .unwrap();
+    let done = wait_for_export(&op, &job.id.to_string()).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(done["url"].is_null() && done["key"].is_null());
+    assert!(
+        done["error"].as_str().unwrap().contains("无权"),
+        "the reason is given: {done}"
+    );
+    stack.shutdown().await;
+}
