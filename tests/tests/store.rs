@@ -931,24 +931,61 @@ async fn admins_audit_sync_runs_lease_and_dedupe() {
             .unwrap()
     );
 
-    let expires = now() + Duration::hours(1);
-    assert!(
+    // Callback dedupe: claimed while applying, then applied; a failed attempt releases; a
+    // lease that ran out is taken over; the late owner can neither finish nor release it.
+    use livenotify::store::CallbackClaim;
+    let at = now();
+    let expires = at + Duration::hours(1);
+    let lease = at + Duration::seconds(30);
+    let key = "oX:1700000000:subscribe";
+    let claim = |owner: &'static str, at: Timestamp| {
+        let store = store.clone();
+        let acct = acct.clone();
+        async move {
+            store
+                .claim_callback(&acct, key, owner, at, at + Duration::seconds(30), expires)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(claim("first", at).await, CallbackClaim::First);
+    assert_eq!(claim("retry", at).await, CallbackClaim::Applying);
+    store.release_callback(&acct, key, "first").await.unwrap();
+    assert_eq!(claim("retry", at).await, CallbackClaim::First);
+    assert!(store.finish_callback(&acct, key, "retry").await.unwrap());
+    assert_eq!(claim("third", at).await, CallbackClaim::Applied);
+    let other = "oX:1700000001:subscribe";
+    assert_eq!(
         store
-            .first_sighting(&acct, "oX:1700000000:subscribe", expires)
+            .claim_callback(&acct, other, "slow", at, lease, expires)
             .await
-            .unwrap()
+            .unwrap(),
+        CallbackClaim::First
     );
-    assert!(
-        !store
-            .first_sighting(&acct, "oX:1700000000:subscribe", expires)
-            .await
-            .unwrap()
-    );
-    assert!(
+    assert_eq!(
         store
-            .first_sighting(&acct, "oX:1700000001:subscribe", expires)
+            .claim_callback(
+                &acct,
+                other,
+                "late",
+                lease + Duration::seconds(1),
+                lease + Duration::seconds(31),
+                expires
+            )
             .await
-            .unwrap()
+            .unwrap(),
+        CallbackClaim::First,
+        "an expired lease is taken over"
+    );
+    assert!(!store.finish_callback(&acct, other, "slow").await.unwrap());
+    store.release_callback(&acct, other, "slow").await.unwrap();
+    assert_eq!(
+        store
+            .claim_callback(&acct, other, "x", at, lease, expires)
+            .await
+            .unwrap(),
+        CallbackClaim::Applying,
+        "still the late attempt's"
     );
 }
 

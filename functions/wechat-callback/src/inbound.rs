@@ -1,6 +1,9 @@
-//! `POST /wechat/<appid>`: WeChat's messages and events. Verify, open, parse, apply once,
-//! answer: bad input is a 4xx with the reason logged, never a 5xx or a panic; a failure of
-//! our own is a 503 so that WeChat retries (the dedupe marker is released first).
+//! `POST /wechat/<appid>`: WeChat's messages and events. Verify (in the account's configured
+//! mode), refuse a replayed signed query, open, parse, apply once, answer: bad input is a 4xx
+//! with the reason logged, never a 5xx or a panic; a failure of our own is a 503 so that
+//! WeChat retries (the dedupe claim is released first); a retry that arrives while the first
+//! attempt is still applying is a 503 too, so no answer says "success" for an event that was
+//! not applied.
 
 use crate::AppState;
 use crate::account_cache::{CallbackAccount, LoadError};
@@ -10,12 +13,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use livenotify::domain::now;
+use livenotify::store::CallbackClaim;
 use livenotify::wechat::callback::{self, CallbackQuery};
 use std::time::Duration;
 use tracing::Instrument;
 
 /// WeChat retries within seconds; markers outlive that by far, and then expire (TTL).
 const DEDUPE_TTL: Duration = Duration::from_secs(3600);
+/// How long an attempt holds an event it is applying. Longer than the function may run
+/// (its timeout is 10 s), so a live attempt is never taken over; an attempt that died is
+/// taken over by WeChat's retry after this.
+const APPLY_LEASE: Duration = Duration::from_secs(30);
 
 /// Handles one callback.
 pub async fn receive(
@@ -40,6 +48,7 @@ pub async fn receive(
         &body,
         &ctx.secrets.callback_token,
         ctx.crypto.as_ref(),
+        ctx.account.callback_mode,
         now().timestamp(),
     ) {
         Ok(opened) => opened,
@@ -48,12 +57,35 @@ pub async fn receive(
             let status = match e {
                 callback::CallbackError::BadSignature
                 | callback::CallbackError::MissingParameter(_)
+                | callback::CallbackError::PlaintextRefused
                 | callback::CallbackError::StaleTimestamp(_) => StatusCode::FORBIDDEN,
                 _ => StatusCode::BAD_REQUEST,
             };
             return (status, e.to_string()).into_response();
         }
     };
+    if opened.replayable() {
+        // Kept past the window, after which the timestamp check refuses the query anyway.
+        let expires =
+            opened.timestamp.parse::<i64>().unwrap_or_default() + 2 * callback::REPLAY_WINDOW_SECS;
+        match state
+            .platform
+            .store
+            .record_signed_query(&account_id, &opened.signature, &opened.body_digest, expires)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(account = %account_id, "signed query replayed with another body");
+                let e = callback::CallbackError::Replayed;
+                return (StatusCode::FORBIDDEN, e.to_string()).into_response();
+            }
+            Err(e) => {
+                tracing::error!(account = %account_id, error = %e, "cannot record the signed query");
+                return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+            }
+        }
+    }
     let incoming = match callback::parse(&opened.xml) {
         Ok(incoming) => incoming,
         Err(e) => {
@@ -83,35 +115,57 @@ async fn respond(
     let at = now();
     let dedupe_key = incoming.dedupe_key(&opened.xml);
     let store = &state.platform.store;
-    let first = match store
-        .first_sighting(account_id, &dedupe_key, at + DEDUPE_TTL)
+    let owner = ulid::Ulid::new().to_string();
+    let lease = chrono::Duration::from_std(APPLY_LEASE).unwrap_or(chrono::Duration::seconds(30));
+    let ttl = chrono::Duration::from_std(DEDUPE_TTL).unwrap_or(chrono::Duration::hours(1));
+    let claim = match store
+        .claim_callback(account_id, &dedupe_key, &owner, at, at + lease, at + ttl)
         .await
     {
-        Ok(first) => first,
+        Ok(claim) => claim,
         Err(e) => {
-            tracing::error!(error = %e, "cannot record dedupe marker");
+            tracing::error!(error = %e, "cannot claim the dedupe marker");
             return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
         }
     };
-    let outcome = if first {
-        match events::apply(&state.platform, &ctx.account, incoming, at).await {
-            Ok(outcome) => outcome,
+    let outcome = match claim {
+        CallbackClaim::First => match apply(state, ctx, incoming, at).await {
+            Ok(outcome) => {
+                match store.finish_callback(account_id, &dedupe_key, &owner).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!("the apply lease ran out before the event was applied")
+                    }
+                    // Applied; the claim stays "applying" until its lease ends, then a retry
+                    // would apply again: every effect is idempotent for that case.
+                    Err(e) => tracing::error!(error = %e, "cannot mark the event applied"),
+                }
+                outcome
+            }
             Err(e) => {
                 tracing::error!(error = %e, "applying the callback failed; releasing it for WeChat's retry");
-                if let Err(e) = store.forget_sighting(account_id, &dedupe_key).await {
+                if let Err(e) = store
+                    .release_callback(account_id, &dedupe_key, &owner)
+                    .await
+                {
                     tracing::error!(error = %e, "cannot release dedupe marker");
                 }
                 return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
             }
+        },
+        CallbackClaim::Applying => {
+            tracing::info!("retry of a callback still being applied; asking WeChat to retry");
+            return (StatusCode::SERVICE_UNAVAILABLE, "still applying, try again").into_response();
         }
-    } else {
-        tracing::info!("retry of a callback already applied");
-        // The user still deserves the answer the first attempt may not have delivered.
-        match events::reply_only(&state.platform, &ctx.account, incoming, at).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot rebuild the reply of a retried callback");
-                Outcome::Nothing
+        CallbackClaim::Applied => {
+            tracing::info!("retry of a callback already applied");
+            // The user still deserves the answer the first attempt may not have delivered.
+            match events::reply_only(&state.platform, &ctx.account, incoming, at).await {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot rebuild the reply of a retried callback");
+                    Outcome::Nothing
+                }
             }
         }
     };
@@ -137,4 +191,19 @@ async fn respond(
                 .into_response()
         }
     }
+}
+
+/// Applies the event, after the test seam if one is set.
+async fn apply(
+    state: &AppState,
+    ctx: &CallbackAccount,
+    incoming: &callback::Incoming,
+    at: livenotify::domain::Timestamp,
+) -> Result<Outcome, String> {
+    if let Some(fault) = &state.apply_fault {
+        fault().await?;
+    }
+    events::apply(&state.platform, &ctx.account, incoming, at)
+        .await
+        .map_err(|e| e.to_string())
 }

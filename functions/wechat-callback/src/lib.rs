@@ -22,13 +22,32 @@ livenotify::function_info!();
 /// WeChat's callbacks are a few kilobytes; anything far larger is refused unread.
 pub const MAX_CALLBACK_BYTES: usize = 64 * 1024;
 
+/// Runs before an event is applied and may fail it: tests use it to make an apply slow and
+/// then fail (production never sets one).
+pub type ApplyFault = std::sync::Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// What the handlers need, built once per cold start.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     /// Table, queues, bucket and WeChat.
     pub platform: Platform,
     /// Accounts as callbacks need them, cached per process.
     pub accounts: AccountCache,
+    /// Test seam, see [`ApplyFault`].
+    pub apply_fault: Option<ApplyFault>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("platform", &self.platform)
+            .field("apply_fault", &self.apply_fault.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
@@ -37,6 +56,7 @@ impl AppState {
         Self {
             platform,
             accounts: AccountCache::default(),
+            apply_fault: None,
         }
     }
 }

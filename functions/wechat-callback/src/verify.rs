@@ -5,7 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use livenotify::domain::AccountId;
+use livenotify::domain::now;
 use livenotify::store::StoreError;
+use livenotify::wechat::callback::fresh_timestamp;
 use livenotify::wechat::crypto;
 use serde::Deserialize;
 
@@ -18,8 +20,9 @@ pub struct VerifyQuery {
     echostr: Option<String>,
 }
 
-/// Echoes `echostr` when the signature matches the account's callback token: 404 for an
-/// unknown account, 403 for anything unsigned or mis-signed, never touching state.
+/// Echoes `echostr` when the signature matches the account's callback token and the
+/// timestamp is within the replay window: 404 for an unknown account, 403 for anything
+/// unsigned, mis-signed or stale, never touching state.
 pub async fn verify_server_url(
     State(state): State<AppState>,
     Path(appid): Path<String>,
@@ -47,10 +50,13 @@ pub async fn verify_server_url(
         )
             .into_response();
     };
-    if crypto::verify_signature(&signature, &secrets.callback_token, &timestamp, &nonce) {
-        echostr.into_response()
-    } else {
+    if !crypto::verify_signature(&signature, &secrets.callback_token, &timestamp, &nonce) {
         tracing::warn!(%account, "server-url verification with a bad signature");
-        (StatusCode::FORBIDDEN, "bad signature").into_response()
+        return (StatusCode::FORBIDDEN, "bad signature").into_response();
     }
+    if let Err(e) = fresh_timestamp(&timestamp, now().timestamp()) {
+        tracing::warn!(%account, "server-url verification with a stale timestamp");
+        return (StatusCode::FORBIDDEN, e.to_string()).into_response();
+    }
+    echostr.into_response()
 }

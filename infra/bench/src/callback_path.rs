@@ -42,6 +42,7 @@ impl CallbackPath {
             event.body.as_bytes(),
             &self.token,
             Some(&self.crypto),
+            livenotify::domain::CallbackMode::Safe,
             self.now,
         )?;
         let incoming = callback::parse(&opened.xml)?;
@@ -99,6 +100,7 @@ mod tests {
                 outcome.reply.as_bytes(),
                 &workload.token,
                 Some(&MessageCrypto::new(&workload.encoding_aes_key, &workload.appid).unwrap()),
+                livenotify::domain::CallbackMode::Safe,
                 workload.now,
             )
             .unwrap();

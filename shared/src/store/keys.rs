@@ -12,6 +12,7 @@
 //! | delivery     | `PUSH#<id>`            | `DELIVERY#<openid>`         | `USER#<account>#<openid>` / `DELIVERY#<created_at>#<push>` |                      | `MSGID#<account>#<msgid>` / `DELIVERY` |
 //! | token cache  | `TOKEN#<cache key>`    | `TOKEN`                     |                                          |                                        |                             |
 //! | dedupe key   | `DEDUPE#<account>#<key>` | `DEDUPE`                  |                                          |                                        |                             |
+//! | signed query | `SIGNED#<account>#<signature>` | `SIGNED`          |                                          |                                        |                             |
 //! | parked receipt | `RECEIPT#<account>#<msgid>` | `RECEIPT`           |                                          |                                        |                             |
 //! | consent      | `ACCOUNT#<id>`         | `CONSENT#<openid>#<template>` |                                        |                                        |                             |
 //! | admin user   | `ADMIN#<username>`     | `ADMIN`                     | `ADMINS` / `<username>`                  |                                        |                             |
@@ -318,6 +319,11 @@ pub fn token_pk(cache_key: &str) -> String {
 /// The cached access token of an appid or WeCom agent.
 pub fn token(cache_key: &str) -> Key {
     key(token_pk(cache_key), TOKEN_SK)
+}
+
+/// A signed callback query seen, with its body's digest (replays of a signed URL).
+pub fn signed_query(account: &AccountId, signature: &str) -> Key {
+    key(format!("SIGNED#{account}#{signature}"), "SIGNED")
 }
 
 /// A callback dedupe marker (WeChat retries the same event up to three times).

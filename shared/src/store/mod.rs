@@ -3,6 +3,7 @@
 mod accounts;
 mod admins;
 mod audit;
+mod callback_replay;
 mod consents;
 mod courses;
 mod dedupe;
@@ -23,6 +24,7 @@ mod sync_runs;
 
 pub use consents::ConsentChange;
 pub use courses::CourseFilter;
+pub use dedupe::CallbackClaim;
 pub use deliveries::DeliveryFilter;
 pub use error::{StoreError, StoreResult};
 pub use followers::FollowerFilter;

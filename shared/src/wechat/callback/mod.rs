@@ -10,7 +10,7 @@ pub mod envelope;
 pub mod message;
 pub mod reply;
 
-pub use envelope::{CallbackQuery, Opened, REPLAY_WINDOW_SECS, open};
+pub use envelope::{CallbackQuery, Opened, REPLAY_WINDOW_SECS, fresh_timestamp, open};
 pub use message::{ConsentDecision, Incoming, IncomingKind, SentResult, TemplateJobStatus, parse};
 pub use reply::{encrypt_reply, text_reply};
 
@@ -32,6 +32,12 @@ pub enum CallbackError {
     /// The body is not the XML WeChat sends.
     #[error("malformed XML: {0}")]
     MalformedXml(String),
+    /// A Safe or Compatible account got a body without `msg_signature` (plaintext).
+    #[error("the account accepts only encrypted callbacks")]
+    PlaintextRefused,
+    /// This signed query was seen before with another body (a replayed URL).
+    #[error("signed query replayed with another body")]
+    Replayed,
     /// Safe mode without an `Encrypt` element.
     #[error("encrypted callback without an Encrypt element")]
     MissingEncrypt,

@@ -82,6 +82,7 @@ mod tests {
             wrapped.as_bytes(),
             "tok",
             Some(&crypto),
+            crate::domain::CallbackMode::Safe,
             1_700_000_000,
         )
         .unwrap();
