@@ -396,13 +396,15 @@ async fn post_signed(
 ) -> reqwest::Response {
     let token = stack.sandbox.account(appid).unwrap().token;
     let ts = timestamp.to_string();
+    // A fresh nonce per request, as WeChat does (a signed query is good for one body).
+    let nonce = ulid::Ulid::new().to_string();
     stack
         .http
         .post(format!("{}/wechat/{appid}", stack.url()))
         .query(&[
-            ("signature", crypto::signature(&token, &ts, "nonce1")),
+            ("signature", crypto::signature(&token, &ts, &nonce)),
             ("timestamp", ts),
-            ("nonce", "nonce1".into()),
+            ("nonce", nonce),
         ])
         .body(body)
         .send()
@@ -469,9 +471,20 @@ async fn bad_callbacks_get_4xx_and_change_nothing() {
     )
     .await;
     assert_eq!(huge.status(), 413);
-    // Malformed XML, correctly signed.
+    // Correctly signed plaintext to a safe-mode account: refused before it is read.
+    for body in [subscribe_xml("o_plain"), "<xml><ToUserName>".into()] {
+        let response = post_signed(&stack, SERVICE, ts, body.clone()).await;
+        assert_eq!(response.status(), 403, "{body}");
+    }
+    // Malformed XML, correctly signed, to a plaintext account.
+    stack
+        .add_account(
+            SandboxAccount::subscription(SUBSCRIPTION),
+            EncryptionMode::Plaintext,
+        )
+        .await;
     for body in ["<xml><ToUserName>", "not xml at all", "<xml></xml>"] {
-        let response = post_signed(&stack, SERVICE, ts, body.into()).await;
+        let response = post_signed(&stack, SUBSCRIPTION, ts, body.into()).await;
         assert_eq!(response.status(), 400, "{body}");
     }
     // Safe mode with a correct msg_signature over garbage ciphertext.
@@ -532,7 +545,7 @@ async fn bad_callbacks_get_4xx_and_change_nothing() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 
-    for openid in ["o_forged", "o_replay", "o_other"] {
+    for openid in ["o_forged", "o_replay", "o_other", "o_plain"] {
         assert!(
             stack
                 .store()
