@@ -24,6 +24,8 @@ const ADMIN = process.env.ADMIN_USERNAME || 'admin'
 const PASSWORD = must('ADMIN_PASSWORD')
 const SHOTS = process.env.E2E_SCREENSHOTS || join(here, 'screenshots')
 const ACCOUNT = 'wxhtology00000001'
+// The viewer's scope is ACCOUNT only; a course on this one alone stays out of its sight.
+const OTHER_ACCOUNT = 'wxonco00000000001'
 const FOLLOWERS = 200 // local_gateway::demo::DEMO_FOLLOWERS
 const STEP_TIMEOUT = 60_000
 
@@ -75,7 +77,7 @@ const settings = await json('PATCH', `${SANDBOX}/sandbox/settings`, { auto_templ
 assert.equal(settings.status, 200, `sandbox settings: ${JSON.stringify(settings.body)}`)
 // A viewer for the last part.
 const viewerPassword = 'viewer-pass-123456'
-const viewer = await json('POST', `${BASE}/api/admins`, { username: 'viewer1', display_name: '只读用户', password: viewerPassword, role: 'viewer', accounts: [] }, adminToken)
+const viewer = await json('POST', `${BASE}/api/admins`, { username: 'viewer1', display_name: '只读用户', password: viewerPassword, role: 'viewer', accounts: [ACCOUNT] }, adminToken)
 assert.equal(viewer.status, 201, `create viewer: ${JSON.stringify(viewer.body)}`)
 
 mkdirSync(SHOTS, { recursive: true })
@@ -265,6 +267,8 @@ try {
   step('viewer: no push/edit/delete buttons; the API refuses anyway')
   const other = await json('POST', `${BASE}/api/courses`, { title: '只读测试课程', starts_at: starts.toISOString(), live_url: 'https://live.example.com/v', templates: { [ACCOUNT]: { template_id: 'tpl', fields: { thing1: '{title}' } } } }, adminToken)
   assert.equal(other.status, 201, JSON.stringify(other.body))
+  const hidden = await json('POST', `${BASE}/api/courses`, { title: '范围外课程', starts_at: starts.toISOString(), live_url: 'https://live.example.com/h', templates: { [OTHER_ACCOUNT]: { template_id: 'tpl', fields: { thing1: '{title}' } } } }, adminToken)
+  assert.equal(hidden.status, 201, JSON.stringify(hidden.body))
   await tid('logout').click()
   await page.waitForURL(/\/admin\/login/)
   await field('username').fill('viewer1')
@@ -277,6 +281,7 @@ try {
   for (const hidden of ['course-push', 'course-edit', 'course-delete']) {
     assert.equal(await viewerRow.locator(`[data-test="${hidden}"]`).count(), 0, `viewer sees no ${hidden}`)
   }
+  assert.equal(await page.locator('[data-test="course-table"] .el-table__row', { hasText: '范围外课程' }).count(), 0, 'viewer does not see a course outside its accounts')
   assert.equal(await tid('course-create').count(), 0, 'viewer sees no create button')
   assert.equal(await tid('menu-admins').count(), 0, 'viewer sees no admins menu')
   await shot('17-viewer-courses')
@@ -287,6 +292,8 @@ try {
   const vt = viewerLogin.body.token
   const push = await json('POST', `${BASE}/api/pushes`, { course_id: other.body.id, account_ids: [ACCOUNT], audience: { type: 'all_followers' } }, vt)
   assert.equal(push.status, 403, `viewer push refused: ${JSON.stringify(push.body)}`)
+  const outside = await json('GET', `${BASE}/api/courses/${hidden.body.id}`, undefined, vt)
+  assert.equal(outside.status, 404, 'a course outside the viewer\'s accounts is not found')
   const del = await json('DELETE', `${BASE}/api/courses/${other.body.id}`, undefined, vt)
   assert.equal(del.status, 403, 'viewer delete refused')
   const still = await json('GET', `${BASE}/api/courses/${other.body.id}`, undefined, adminToken)
