@@ -5,7 +5,7 @@ write can lose an update, which the real service never does. The platform's exac
 counters rely on those guarantees, so DynamoDB calls run one at a time here; SQS and S3
 (long polls, uploads) stay concurrent.
 
-Usage: moto_server.py -H 127.0.0.1 -p PORT
+Usage: moto_server.py -H 127.0.0.1 -p PORT [--iam-denials FILE]
 """
 
 import argparse
@@ -203,12 +203,125 @@ def dispatch_without_per_request_overhead():
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
+# DynamoDB operations inside a transaction, as IAM names the right each one needs.
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
+# SQS batch calls are authorised by the single call's right.
+SQS_BATCH_ACTIONS = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+
+
+def dynamodb_rights(operation, body, table_arn):
+    """The (action, resource) pairs AWS checks for one DynamoDB request."""
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        rights = []
+        for item in body.get("TransactItems", []):
+            for kind, inner in item.items():
+                rights.append((f"dynamodb:{TRANSACT_ACTIONS[kind]}", table_arn(inner["TableName"])))
+        return rights
+    if operation in ("BatchWriteItem", "BatchGetItem"):
+        return [(f"dynamodb:{operation}", table_arn(t)) for t in body.get("RequestItems", {})]
+    table = body.get("TableName")
+    if not table:
+        return [(f"dynamodb:{operation}", "*")]
+    resource = table_arn(table)
+    if body.get("IndexName"):
+        resource += f"/index/{body['IndexName']}"
+    return [(f"dynamodb:{operation}", resource)]
+
+
+def enforce_iam_like_aws(denials_path):
+    """--iam: every request is checked against its caller's IAM policies, so that the tests
+    can run each function with its own role from template.yaml (tests/tests/least_privilege.rs).
+    moto's checks differ from AWS's in three ways that would make a correct policy fail or a
+    wrong one pass; these patches make them AWS's:
+    - DynamoDB requests are checked against resource "*", so a statement scoped to the table or
+      an index never matches: the resource becomes the table's (or index's) ARN;
+    - batch and transaction calls are checked under their own names, which IAM does not have:
+      AWS checks the rights of the calls they contain (SendMessageBatch needs sqs:SendMessage,
+      TransactWriteItems needs PutItem/DeleteItem/... on each item's table);
+    - a presigned S3 URL carries its credential in the query, which moto does not read: its
+      action is checked against the signer's policies (moto cannot verify query signatures,
+      so only the credential's rights are checked, not the signature).
+    Every refusal is also written, one JSON line each, to `denials_path`: the test reads it to
+    say exactly which call of which function its role does not allow."""
+    from urllib.parse import parse_qs, urlparse
+
+    from moto.iam.access_control import IAMRequestBase
+
+    denials = open(denials_path, "a", buffering=1)
+    original_init = IAMRequestBase.__init__
+    original_check_signature = IAMRequestBase.check_signature
+    original_check = IAMRequestBase.check_action_permitted
+
+    def init(self, account_id, method, path, data, body, headers, action):
+        self._presigned = False
+        if "Authorization" not in headers:
+            query = parse_qs(urlparse(path).query)
+            credential = query.get("X-Amz-Credential", [None])[0]
+            if credential:
+                headers = {k: v for k, v in headers.items()}
+                headers["Authorization"] = (
+                    f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=-"
+                )
+                token = query.get("X-Amz-Security-Token", [None])[0]
+                if token:
+                    headers["X-Amz-Security-Token"] = token
+                self._presigned = True
+        original_init(self, account_id, method, path, data, body, headers, action)
+
+    def check_signature(self):
+        if not self._presigned:
+            original_check_signature(self)
+
+    def check_action_permitted(self, resource):
+        service, _, operation = self._action.partition(":")
+        if service == "dynamodb":
+            try:
+                body = json.loads(self._body or b"{}")
+            except ValueError:
+                body = {}
+            arn = lambda table: f"arn:aws:dynamodb:{self._region}:{self.account_id}:table/{table}"
+            rights = dynamodb_rights(operation, body, arn)
+        elif service == "sqs" and operation in SQS_BATCH_ACTIONS:
+            rights = [(f"sqs:{SQS_BATCH_ACTIONS[operation]}", resource)]
+        else:
+            rights = [(self._action, resource)]
+        for action, target in rights:
+            self._action = action
+            try:
+                original_check(self, target)
+            except Exception:
+                principal = getattr(self._access_key, "arn", "?")
+                denials.write(json.dumps({"principal": principal, "action": action, "resource": target}) + "\n")
+                raise
+
+    IAMRequestBase.__init__ = init
+    IAMRequestBase.check_signature = check_signature
+    IAMRequestBase.check_action_permitted = check_action_permitted
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=5000)
+    parser.add_argument(
+        "--iam-denials",
+        metavar="FILE",
+        help="check every request against IAM like AWS does, writing refusals to FILE",
+    )
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    if args.iam_denials:
+        enforce_iam_like_aws(args.iam_denials)
     queries_read_only_their_partition()
     dispatch_without_per_request_overhead()
     app = DomainDispatcherApplication(create_backend_app)

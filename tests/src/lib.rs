@@ -126,6 +126,19 @@ impl TestStack {
     ) -> Self {
         let aws = TestAws::connect().await;
         let resources = aws.fresh_resources().await;
+        let functions = aws.clients.clone();
+        Self::launch(aws, resources, functions, sandbox, adjust).await
+    }
+
+    /// A stack over `resources` in `aws` whose functions run with `functions`' clients (the
+    /// least-privilege test gives each function its own role); `aws` stays the test's own.
+    pub async fn launch(
+        aws: TestAws,
+        resources: Resources,
+        functions: impl Into<local_gateway::FunctionClients>,
+        sandbox: wechat_sandbox::Sandbox,
+        adjust: impl FnOnce(&mut livenotify::config::CoreConfig),
+    ) -> Self {
         let sandbox_url = sandbox.spawn_local().await.expect("bind sandbox");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -139,10 +152,9 @@ impl TestStack {
         adjust(&mut config);
         let platform =
             livenotify::platform::Platform::new(&aws.clients, config.clone()).expect("platform");
-        let gateway =
-            local_gateway::start(aws.clients.clone(), config, resources.clone(), listener)
-                .await
-                .expect("start gateway");
+        let gateway = local_gateway::start(functions, config, resources.clone(), listener)
+            .await
+            .expect("start gateway");
         let http = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())

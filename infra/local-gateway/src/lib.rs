@@ -133,23 +133,61 @@ pub fn local_config(
     }
 }
 
-/// Starts serving on `listener` and polling the queues of `resources`.
+/// The AWS clients each function runs with. Deployed, each function has its own role; the
+/// least-privilege test gives each one credentials bound to that role's policy, so a call
+/// its role does not allow fails there. Everywhere else they all share one set.
+#[derive(Debug, Clone)]
+pub struct FunctionClients {
+    /// wechat-callback.
+    pub wechat_callback: AwsClients,
+    /// admin-api.
+    pub admin_api: AwsClients,
+    /// admin-api's export worker.
+    pub export_worker: AwsClients,
+    /// qr-generator.
+    pub qr_generator: AwsClients,
+    /// push-worker.
+    pub push_worker: AwsClients,
+    /// follower-sync.
+    pub follower_sync: AwsClients,
+    /// The schedules (EventBridge Scheduler's role in AWS).
+    pub scheduler: AwsClients,
+}
+
+impl From<AwsClients> for FunctionClients {
+    fn from(clients: AwsClients) -> Self {
+        Self {
+            wechat_callback: clients.clone(),
+            admin_api: clients.clone(),
+            export_worker: clients.clone(),
+            qr_generator: clients.clone(),
+            push_worker: clients.clone(),
+            follower_sync: clients.clone(),
+            scheduler: clients,
+        }
+    }
+}
+
+/// Starts serving on `listener` and polling the queues of `resources`. Each function (and
+/// its queue's poller, as Lambda's event-source mapping polls with the function's role)
+/// uses its own clients.
 pub async fn start(
-    clients: AwsClients,
+    clients: impl Into<FunctionClients>,
     config: CoreConfig,
     resources: Resources,
     listener: TcpListener,
 ) -> Result<Gateway, GatewayError> {
-    let platform = Platform::new(&clients, config)?;
+    let clients = clients.into();
+    let platform_of = |aws: &AwsClients| Platform::new(aws, config.clone());
     let (shutdown, stop) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
     let app = admin_api::router(admin_api::AppState {
-        platform: platform.clone(),
+        platform: platform_of(&clients.admin_api)?,
         functions: functions(),
     })
     .merge(wechat_callback::router(wechat_callback::AppState::new(
-        platform.clone(),
+        platform_of(&clients.wechat_callback)?,
     )));
     let addr = listener.local_addr()?;
     let mut http_stop = stop.clone();
@@ -165,47 +203,48 @@ pub async fn start(
     });
 
     // Batch sizes match the event-source mappings in template.yaml.
-    let queues = QueuePoller {
-        sqs: clients.sqs.clone(),
+    let poller = |sqs: &aws_sdk_sqs::Client| QueuePoller {
+        sqs: sqs.clone(),
         stop: stop.clone(),
     };
-    let push_queues = platform.queues.clone();
     let push = push_worker::Deps::new(
-        platform.clone(),
+        platform_of(&clients.push_worker)?,
         push_worker::Settings::from_env(&livenotify::config::Env::process())?,
     );
-    queues.spawn(&mut tasks, &resources.push.url, 10, move |event| {
+    poller(&clients.push_worker.sqs).spawn(&mut tasks, &resources.push.url, 10, move |event| {
         let deps = push.clone();
         async move { push_worker::handle(&deps, event).await }
     });
     let qr = qr_generator::Deps {
-        platform: platform.clone(),
+        platform: platform_of(&clients.qr_generator)?,
     };
-    queues.spawn(&mut tasks, &resources.qr.url, 5, move |event| {
+    poller(&clients.qr_generator.sqs).spawn(&mut tasks, &resources.qr.url, 5, move |event| {
         let deps = qr.clone();
         async move { qr_generator::handle(&deps, event).await }
     });
     let export = admin_api::export_worker::ExportDeps {
-        platform: platform.clone(),
+        platform: platform_of(&clients.export_worker)?,
     };
-    queues.spawn(&mut tasks, &resources.export.url, 1, move |event| {
+    poller(&clients.export_worker.sqs).spawn(&mut tasks, &resources.export.url, 1, move |event| {
         let deps = export.clone();
         async move { admin_api::export_worker::handle(&deps, event).await }
     });
-    let platform_queues = platform.queues.clone();
-    let sync = follower_sync::Deps { platform };
-    queues.spawn(&mut tasks, &resources.sync.url, 1, move |event| {
+    let sync = follower_sync::Deps {
+        platform: platform_of(&clients.follower_sync)?,
+    };
+    poller(&clients.follower_sync.sqs).spawn(&mut tasks, &resources.sync.url, 1, move |event| {
         let deps = sync.clone();
         async move { follower_sync::handle(&deps, event).await }
     });
 
-    tasks.spawn(nightly_qr_refresh(platform_queues.clone(), stop.clone()));
+    let schedules = platform_of(&clients.scheduler)?.queues;
+    tasks.spawn(nightly_qr_refresh(schedules.clone(), stop.clone()));
     tasks.spawn(nightly_sync(
-        clients.sqs.clone(),
+        clients.scheduler.sqs.clone(),
         resources.sync.url.clone(),
         stop.clone(),
     ));
-    tasks.spawn(reminder_tick(push_queues, stop));
+    tasks.spawn(reminder_tick(schedules, stop));
     tracing::info!(%addr, "gateway serving");
     Ok(Gateway {
         addr,
