@@ -217,6 +217,90 @@ async fn courses_are_validated_versioned_listed_and_deleted() {
 }
 
 #[tokio::test]
+async fn a_mapping_every_push_would_refuse_is_refused_when_the_course_is_saved() {
+    let (stack, root) = setup().await;
+    let with_fields = |title: &str, fields: Value| {
+        let mut body = course_body(title, &["wxa", "wxsub"]);
+        body["templates"]["wxa"]["fields"] = fields;
+        body
+    };
+    // An unknown placeholder, an unbalanced brace, and a thing field longer than WeChat's 20.
+    for (fields, field, key) in [
+        (
+            json!({"thing1": "{nope}"}),
+            "templates.wxa.fields.thing1",
+            "invalid_placeholder",
+        ),
+        (
+            json!({"thing1": "{title"}),
+            "templates.wxa.fields.thing1",
+            "invalid_placeholder",
+        ),
+        (
+            json!({"thing1": "一二三四五六七八九十一二三四五六七八九十一"}),
+            "templates.wxa.fields.thing1",
+            "invalid_field_value",
+        ),
+        (
+            json!({"thing1": "第\n二行"}),
+            "templates.wxa.fields.thing1",
+            "invalid_field_value",
+        ),
+    ] {
+        let refused = root
+            .post("/api/courses", with_fields("映射", fields.clone()))
+            .await;
+        assert_eq!(refused.status, 422, "{fields}: {:?}", refused.body);
+        assert!(
+            field_keys(&refused.body).contains(&(field.to_string(), key.to_string())),
+            "{fields}: {:?}",
+            refused.body
+        );
+    }
+    // A placeholder that fills past the limit: the course's own title is too long for it.
+    let long_title = "很长的课程标题超过了二十个字符的微信限制很长很长";
+    let refused = root
+        .post("/api/courses", course_body(long_title, &["wxa"]))
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        field_keys(&refused.body).contains(&(
+            "templates.wxa.fields.thing1".into(),
+            "invalid_field_value".into()
+        )),
+        "{:?}",
+        refused.body
+    );
+    let listed = root.get("/api/courses").await.expect(200);
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        0,
+        "nothing saved"
+    );
+
+    // Saved when right; an update to a bad mapping is refused and changes nothing.
+    let created = root
+        .post(
+            "/api/courses",
+            with_fields(
+                "映射",
+                json!({"thing1": "{title}", "time2": "{start_time}"}),
+            ),
+        )
+        .await
+        .expect(201);
+    let path = format!("/api/courses/{}", created["id"].as_str().unwrap());
+    let mut update = with_fields("映射", json!({"thing1": "{speaker}{nope}"}));
+    update["version"] = json!(1);
+    let refused = root.put(&path, update).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    let kept = root.get(&path).await.expect(200);
+    assert_eq!(kept["version"], 1);
+    assert_eq!(kept["templates"]["wxa"]["fields"]["thing1"], "{title}");
+    stack.shutdown().await;
+}
+
+#[tokio::test]
 async fn operators_manage_only_courses_of_their_accounts_and_viewers_nothing() {
     let (stack, root) = setup().await;
     let op = login_as(&stack, "op", operator(&["wxa"])).await;

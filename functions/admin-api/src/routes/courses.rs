@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pagination::{PageQuery, Paged};
 use crate::routes::deliveries::{DeliveryFilterQuery, DeliveryView, course_deliveries};
+use crate::routes::push_preview::render_error_field;
 use crate::routes::pushes::PushView;
 use crate::validate::Validator;
 use axum::extract::{Path, State};
@@ -15,9 +16,11 @@ use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use livenotify::blobs::{DEFAULT_LINK_TTL, presign_get};
 use livenotify::domain::{
-    AccountId, Course, CourseId, CoursePhase, CourseStatus, QrImage, Scope, TemplateMapping, now,
+    Account, AccountId, Course, CourseId, CoursePhase, CourseStatus, QrImage, Scope,
+    TemplateMapping, now,
 };
 use livenotify::jobs::QrJob;
+use livenotify::notification::{NotificationError, default_channel, render_for_channel};
 use livenotify::store::CourseFilter;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -274,13 +277,14 @@ async fn build(
         None => None,
     };
     let mut templates = BTreeMap::new();
+    let mut mapped_accounts = Vec::new();
     for (account, mapping) in input.templates {
         let field = format!("templates.{account}");
         let Some(id) = v.id::<AccountId>(&field, &account) else {
             continue;
         };
         match store.get_account(&id).await {
-            Ok(_) => {}
+            Ok(account) => mapped_accounts.push(account),
             Err(livenotify::store::StoreError::NotFound { .. }) => {
                 v.add(&field, "unknown_account", "该公众号不存在");
                 continue;
@@ -301,7 +305,7 @@ async fn build(
         );
     }
     v.finish()?;
-    Ok(Course {
+    let course = Course {
         id,
         title: input.title.trim().to_string(),
         speaker: input.speaker.trim().to_string(),
@@ -320,7 +324,34 @@ async fn build(
         version,
         created_at,
         updated_at: now(),
-    })
+    };
+    check_mappings(state, &course, &mapped_accounts)?;
+    Ok(course)
+}
+
+/// Renders each mapping as its account's pushes will (placeholders, WeChat's field lengths
+/// and characters), so a mapping every push would refuse is refused when the course is saved.
+fn check_mappings(state: &AppState, course: &Course, accounts: &[Account]) -> ApiResult<()> {
+    let mut v = Validator::new();
+    for account in accounts {
+        let channel = default_channel(account.kind);
+        let rendered = render_for_channel(
+            course,
+            account,
+            channel,
+            &state.platform.config.public_base_url,
+        );
+        match rendered {
+            // Settings of the account, not of the course (e.g. a WeCom app without its agent):
+            // the push dialog reports those.
+            Err(NotificationError::ChannelUnavailable { .. }) | Ok(_) => {}
+            Err(e) => {
+                let field = format!("templates.{}", account.id);
+                v.push(render_error_field(&e, &account.id, &field));
+            }
+        }
+    }
+    v.finish()
 }
 
 #[utoipa::path(get, path = "/api/courses", tag = "直播课程", summary = "课程列表（搜索、筛选、排序）",
