@@ -480,6 +480,20 @@ async fn every_function_does_its_work_within_its_own_role() {
     .await
     .expect(201);
     root.get("/api/health").await.expect(200);
+    // The domain verification file: admin-api writes it, wechat-callback serves it.
+    root.put(
+        &format!("/api/accounts/{appid}/verification-file"),
+        json!({"name": "MP_verify_Least1.txt", "content": "Least1"}),
+    )
+    .await
+    .expect(200);
+    let served = stack
+        .http
+        .get(format!("{}/MP_verify_Least1.txt", stack.url()))
+        .send()
+        .await
+        .expect("fetch the verification file");
+    assert_eq!(served.text().await.expect("body"), "Least1");
 
     // follower-sync: "sync now" through its queue; pages in S3, followers in the table.
     stack.sandbox.add_followers(appid, 4);

@@ -119,6 +119,22 @@ fn table() -> Vec<Rule> {
         rule("patch", "/api/accounts/{account_id}", [S(200), S(200)], SUPER_ONLY, SUPER_ONLY)
             .body(r#"{"name": "改名"}"#),
         rule("delete", "/api/accounts/{account_id}", [S(204), S(204)], SUPER_ONLY, SUPER_ONLY),
+        read_in_path("get", "/api/accounts/{account_id}/verification-file"),
+        rule(
+            "put",
+            "/api/accounts/{account_id}/verification-file",
+            [S(200), S(200)],
+            SUPER_ONLY,
+            SUPER_ONLY,
+        )
+        .body(r#"{"name": "MP_verify_{account_id}.txt", "content": "Code123"}"#),
+        rule(
+            "delete",
+            "/api/accounts/{account_id}/verification-file",
+            [S(204), S(204)],
+            SUPER_ONLY,
+            SUPER_ONLY,
+        ),
         list("/api/courses"),
         rule(
             "post",
@@ -587,6 +603,15 @@ async fn build(stack: &TestStack) -> Fixture {
     }
     let foreign = export_job(&b.admin, &b.account);
     store.create_export_job(&foreign).await.unwrap();
+    for account in [&a.account, &b.account] {
+        let file = VerificationFile {
+            account_id: account.clone(),
+            name: format!("MP_verify_{account}.txt"),
+            content: "Code123".into(),
+            updated_at: now(),
+        };
+        store.set_verification_file(&file, None).await.unwrap();
+    }
     let dead_letters = vec![
         json!({"type": "plan", "push_id": a.push}).to_string(),
         json!({"type": "plan", "push_id": b.push}).to_string(),

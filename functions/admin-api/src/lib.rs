@@ -77,6 +77,11 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(audit_log::list))
         .routes(routes!(accounts::list, accounts::create))
         .routes(routes!(accounts::get, accounts::update, accounts::delete))
+        .routes(routes!(
+            verification_files::get,
+            verification_files::put,
+            verification_files::delete
+        ))
         .routes(routes!(courses::list, courses::create))
         .routes(routes!(courses::get, courses::update, courses::delete))
         .routes(routes!(courses::qr, courses::regenerate_qr))

@@ -1,5 +1,6 @@
 //! wechat-callback: the server URL of every WeChat account (`/wechat/<appid>`), web OAuth of
-//! service accounts, and the course page with its follow gate (`/c/<course_id>`).
+//! service accounts, the course page with its follow gate (`/c/<course_id>`), and WeChat's
+//! domain verification files (`/MP_verify_<code>.txt`).
 
 mod account_cache;
 mod events;
@@ -7,6 +8,7 @@ mod inbound;
 mod landing;
 mod oauth;
 mod session;
+mod verification_file;
 mod verify;
 
 use axum::Router;
@@ -71,6 +73,8 @@ pub fn router(state: AppState) -> Router {
         .route("/wechat/{appid}/oauth/start", get(oauth::start))
         .route("/wechat/{appid}/oauth/callback", get(oauth::callback))
         .route("/c/{course_id}", get(landing::course_page))
+        // WeChat's domain verification file, at the domain root as WeChat fetches it.
+        .route("/{file}", get(verification_file::serve))
         .layer(DefaultBodyLimit::max(MAX_CALLBACK_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -13,6 +13,7 @@ mod scene;
 mod signup;
 mod sync_run;
 mod time;
+mod verification_file;
 
 pub use account::{Account, AccountKind, AccountSecrets, CallbackMode, KeywordReply};
 pub use admin::{AdminUser, Role, Scope};
@@ -28,5 +29,8 @@ pub use scene::Scene;
 pub use signup::SignUp;
 pub use sync_run::{SyncCounts, SyncRun, SyncRunStatus, SyncTrigger};
 pub use time::{Timestamp, now, sort_key_time};
+pub use verification_file::{
+    VerificationFile, VerificationFileError, check_verification_content, check_verification_name,
+};
 mod export_job;
 pub use export_job::{EXPORT_RETENTION_DAYS, ExportJob, ExportJobId, ExportJobStatus, ExportKind};

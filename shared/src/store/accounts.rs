@@ -237,7 +237,7 @@ impl Store {
                 .build()
                 .map(|d| TransactWriteItem::builder().delete(d).build())
         };
-        let items = [
+        let mut items = [
             delete(keys::account(id), true),
             delete(secrets_key(id), false),
         ]
@@ -248,6 +248,12 @@ impl Store {
             code: "Build".into(),
             message: e.to_string(),
         })?;
+        // Its domain verification file goes too: the name must not keep serving for it.
+        if let Some(file) = self.account_verification_file(id).await? {
+            items.extend(super::verification_files::verification_deletes(
+                self, &file,
+            )?);
+        }
         self.client()
             .transact_write_items()
             .set_transact_items(Some(items))

@@ -17,6 +17,8 @@
 //! | consent      | `ACCOUNT#<id>`         | `CONSENT#<openid>#<template>` |                                        |                                        |                             |
 //! | admin user   | `ADMIN#<username>`     | `ADMIN`                     | `ADMINS` / `<username>`                  |                                        |                             |
 //! | audit entry  | `AUDIT#<id>`           | `AUDIT`                     | `AUDIT` / `<audit ulid>`                 |                                        |                             |
+//! | verification file | `VERIFYFILE#<name>`  | `VERIFYFILE`                |                                          |                                        |                             |
+//! | account's verification file | `ACCOUNT#<id>` | `VERIFYFILE`        |                                          |                                        |                             |
 //! | export job   | `EXPORT#<ulid>`         | `EXPORT`                    | `EXPORTS#<owner>` / `<ulid>`             |                                        |                             |
 //!
 //! ULIDs sort by creation time, so "newest first" is a reverse query on a ULID sort key.
@@ -116,6 +118,16 @@ pub fn account_pk(id: &AccountId) -> String {
 /// An account.
 pub fn account(id: &AccountId) -> Key {
     key(account_pk(id), "ACCOUNT")
+}
+
+/// A domain verification file, by the name WeChat fetches.
+pub fn verification_file(name: &str) -> Key {
+    key(format!("VERIFYFILE#{name}"), "VERIFYFILE")
+}
+
+/// An account's domain verification file (at most one per account).
+pub fn account_verification_file(id: &AccountId) -> Key {
+    key(account_pk(id), "VERIFYFILE")
 }
 
 /// Account list entry.

@@ -21,6 +21,7 @@ mod pushes;
 pub mod schema;
 mod signups;
 mod sync_runs;
+mod verification_files;
 
 pub use consents::ConsentChange;
 pub use courses::CourseFilter;

@@ -14,3 +14,4 @@ pub mod openapi;
 pub mod push_preview;
 pub mod pushes;
 pub mod sync_runs;
+pub mod verification_files;
