@@ -8,7 +8,7 @@
 // push/edit/delete buttons and the API refuses those calls anyway.
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -244,6 +244,22 @@ try {
     await page.locator(`[data-test="${test}"] .el-table__body .el-table__row`).first().waitFor()
     await shot(name)
   }
+  step('accounts: upload the domain verification file; it is served at the root')
+  await page.goto(`${BASE}/admin/accounts`)
+  const accountRow = page.locator('[data-test="account-table"] .el-table__row', { hasText: ACCOUNT })
+  await accountRow.locator('[data-test="account-verify"]').click()
+  await tid('verify-dialog').waitFor()
+  const verifyFile = join(mkdtempSync(join(tmpdir(), 'livenotify-verify-')), 'MP_verify_E2eCode42.txt')
+  writeFileSync(verifyFile, 'E2eCode42\n')
+  await tid('verify-file').setInputFiles(verifyFile)
+  assert.equal(await field('verify-name').inputValue(), 'MP_verify_E2eCode42.txt', 'the name is read from the file')
+  await tid('verify-save').click()
+  await tid('verify-url').waitFor()
+  await shot('18-verification-file')
+  const served = await fetch(`${BASE}/MP_verify_E2eCode42.txt`)
+  assert.equal(served.status, 200)
+  assert.equal(await served.text(), 'E2eCode42', 'WeChat gets the file as uploaded')
+  await page.keyboard.press('Escape')
   await page.goto(`${BASE}/admin/dead-letters`)
   await page.locator('[data-test="dead-table"], [data-test="dead-missing"]').first().waitFor()
   await shot('16-dead-letters')

@@ -61,6 +61,10 @@ const zh = {
     appSecret: 'AppSecret', token: 'Token', aesKey: 'EncodingAESKey', agentId: '企业微信应用 ID', followUrl: '关注链接',
     createTitle: '添加公众号', editTitle: '修改公众号', secretHint: '留空表示不修改', viewFollowers: '关注用户', keywords: '关键词回复', keywordsHint: '每行一个：关键词=回复内容',
   },
+  verify: {
+    button: '域名校验文件', title: '网页授权域名校验文件', help: '微信公众平台「网页授权域名」要求在域名根目录放置校验文件：在此上传从微信后台下载的 MP_verify_*.txt，平台即在该地址提供。',
+    file: '选择文件', name: '文件名', content: '文件内容', url: '访问地址', none: '尚未上传校验文件', removed: '已删除校验文件', removeConfirm: '删除后微信将无法再校验该域名，确定删除？',
+  },
   kind: { service: '服务号', subscription: '订阅号', mini_program: '小程序', wecom: '企业微信' },
   mode: { plaintext: '明文模式', compatible: '兼容模式', safe: '安全模式' },
   admin: {
@@ -144,6 +148,10 @@ const en = {
     id: 'ID', name: 'Name', kind: 'Kind', appid: 'AppID', originalId: 'Original id', callbackMode: 'Encryption mode', followers: 'Followers',
     appSecret: 'AppSecret', token: 'Token', aesKey: 'EncodingAESKey', agentId: 'WeCom agent id', followUrl: 'Follow URL',
     createTitle: 'New account', editTitle: 'Edit account', secretHint: 'Leave empty to keep', viewFollowers: 'Followers', keywords: 'Keyword replies', keywordsHint: 'One per line: keyword=reply',
+  },
+  verify: {
+    button: 'Domain file', title: 'Domain verification file', help: "WeChat's OAuth domain setting asks for a verification file at the domain root: upload the MP_verify_*.txt from WeChat's console and the platform serves it there.",
+    file: 'Choose file', name: 'File name', content: 'Content', url: 'Served at', none: 'No verification file yet', removed: 'Verification file removed', removeConfirm: 'WeChat can no longer verify the domain once it is removed. Remove it?',
   },
   kind: { service: 'Service account', subscription: 'Subscription account', mini_program: 'Mini program', wecom: 'WeCom' },
   mode: { plaintext: 'Plaintext', compatible: 'Compatible', safe: 'Safe' },
