@@ -550,6 +550,7 @@ async fn course_reminder_goes_to_signed_up_users_once_however_often_the_tick_run
             openid: openid.clone(),
             unionid: None,
             scene: format!("course:{}", course.id),
+            source: None,
             signed_up_at: livenotify::domain::now(),
         };
         stack.store().add_signup(&signup).await.unwrap();

@@ -169,6 +169,8 @@ fn table() -> Vec<Rule> {
             [S(403), S(403)],
         ),
         read_in_path("get", "/api/courses/{course_id}/pushes"),
+        read_in_path("get", "/api/courses/{course_id}/signups"),
+        read_in_path("get", "/api/courses/{course_id}/signups/counts"),
         read_in_path("get", "/api/courses/{course_id}/deliveries"),
         read_in_path("get", "/api/accounts/{account_id}/followers"),
         read_in_path("get", "/api/accounts/{account_id}/followers/{openid}"),
@@ -603,6 +605,18 @@ async fn build(stack: &TestStack) -> Fixture {
     }
     let foreign = export_job(&b.admin, &b.account);
     store.create_export_job(&foreign).await.unwrap();
+    for t in [&a, &b] {
+        let signup = SignUp {
+            course_id: t.course,
+            account_id: t.account.clone(),
+            openid: t.openid.clone(),
+            unionid: None,
+            scene: Scene::Course(t.course).encode(),
+            source: Some(SignUpSource::Scan),
+            signed_up_at: now(),
+        };
+        store.add_signup(&signup).await.unwrap();
+    }
     for account in [&a.account, &b.account] {
         let file = VerificationFile {
             account_id: account.clone(),

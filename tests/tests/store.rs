@@ -500,6 +500,7 @@ async fn signups_once_by_course_and_by_user() {
         openid: openid.into(),
         unionid: None,
         scene: format!("course:{course}"),
+        source: Some(SignUpSource::Scan),
         signed_up_at: now(),
     };
     assert!(store.add_signup(&signup(c1, "o1")).await.unwrap());

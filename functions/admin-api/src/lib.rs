@@ -87,6 +87,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(courses::qr, courses::regenerate_qr))
         .routes(routes!(courses::pushes))
         .routes(routes!(courses::deliveries))
+        .routes(routes!(signups::list))
+        .routes(routes!(signups::counts))
         .routes(routes!(followers::list))
         .routes(routes!(followers::get))
         .routes(routes!(followers::deliveries))

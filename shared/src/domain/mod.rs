@@ -26,7 +26,7 @@ pub use follower::Follower;
 pub use ids::{AccountId, AuditId, CourseId, IdError, PushId, SyncRunId};
 pub use push::{Audience, Channel, Push, PushCounters, PushStatus};
 pub use scene::Scene;
-pub use signup::SignUp;
+pub use signup::{SignUp, SignUpSource};
 pub use sync_run::{SyncCounts, SyncRun, SyncRunStatus, SyncTrigger};
 pub use time::{Timestamp, now, sort_key_time};
 pub use verification_file::{

@@ -13,5 +13,6 @@ pub mod health;
 pub mod openapi;
 pub mod push_preview;
 pub mod pushes;
+pub mod signups;
 pub mod sync_runs;
 pub mod verification_files;

@@ -7,7 +7,7 @@ mod follow;
 mod keyword;
 mod signup;
 
-use livenotify::domain::{Account, DeliveryStatus, Timestamp};
+use livenotify::domain::{Account, DeliveryStatus, SignUpSource, Timestamp};
 use livenotify::platform::Platform;
 use livenotify::receipts::{self, Receipt};
 use livenotify::store::StoreError;
@@ -44,14 +44,30 @@ pub async fn apply(
                 follow::subscribed(platform, account, openid, event_key.as_deref(), at).await?;
             match event_key.as_deref() {
                 Some(key) => {
-                    signup::from_scene(platform, account, &follower, key, at, true).await?
+                    signup::from_scene(
+                        platform,
+                        account,
+                        &follower,
+                        key,
+                        at,
+                        Some(SignUpSource::FollowThroughCode),
+                    )
+                    .await?
                 }
                 None => Outcome::Text(texts::welcome(&account.name)),
             }
         }
         IncomingKind::Scan { event_key } => {
             let follower = follow::interacted(platform, account, openid, at).await?;
-            signup::from_scene(platform, account, &follower, event_key, at, true).await?
+            signup::from_scene(
+                platform,
+                account,
+                &follower,
+                event_key,
+                at,
+                Some(SignUpSource::Scan),
+            )
+            .await?
         }
         IncomingKind::Unsubscribe => {
             follow::unsubscribed(platform, account, openid, at).await?;
@@ -109,7 +125,7 @@ pub async fn reply_only(
         }
         | IncomingKind::Scan { event_key: key } => {
             let follower = follow::known(platform, account, openid, at).await?;
-            signup::from_scene(platform, account, &follower, key, at, false).await?
+            signup::from_scene(platform, account, &follower, key, at, None).await?
         }
         IncomingKind::Subscribe { event_key: None } => Outcome::Text(texts::welcome(&account.name)),
         IncomingKind::Text { content, .. } => {

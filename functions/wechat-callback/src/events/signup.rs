@@ -2,11 +2,12 @@
 //! up for the course and is told its details at once.
 
 use super::{Outcome, texts};
-use livenotify::domain::{Account, CourseStatus, Follower, Scene, SignUp, Timestamp};
+use livenotify::domain::{Account, CourseStatus, Follower, Scene, SignUp, SignUpSource, Timestamp};
 use livenotify::platform::Platform;
 use livenotify::store::{StoreError, StoreResult};
 
-/// Signs `follower` up for the course in `event_key` (when `record`) and builds the reply.
+/// Signs `follower` up for the course in `event_key` (when `record` gives how) and builds the
+/// reply.
 /// Scenes the platform did not create get no reply.
 pub async fn from_scene(
     platform: &Platform,
@@ -14,7 +15,7 @@ pub async fn from_scene(
     follower: &Follower,
     event_key: &str,
     at: Timestamp,
-    record: bool,
+    record: Option<SignUpSource>,
 ) -> StoreResult<Outcome> {
     let Some(Scene::Course(course_id)) = Scene::from_event_key(event_key) else {
         tracing::info!(event_key, "scene not created by the platform");
@@ -30,13 +31,14 @@ pub async fn from_scene(
     if course.status == CourseStatus::Cancelled {
         return Ok(Outcome::Text(texts::cancelled(&course)));
     }
-    if record {
+    if let Some(source) = record {
         let signup = SignUp {
             course_id,
             account_id: account.id.clone(),
             openid: follower.openid.clone(),
             unionid: follower.unionid.clone(),
             scene: Scene::Course(course_id).encode(),
+            source: Some(source),
             signed_up_at: at,
         };
         let first = platform.store.add_signup(&signup).await?;
