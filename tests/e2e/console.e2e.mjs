@@ -231,6 +231,28 @@ try {
   await shot('10-follower-drawer')
   await page.keyboard.press('Escape')
 
+  // --- sign-ups ----------------------------------------------------------------------------
+  // After the push: the scanning phone becomes a follower, which the push counts would see.
+  step('sign-ups: a phone scans the course code; the course lists it with its source')
+  const qrView = await json('GET', `${BASE}/api/courses/${course.id}/qr`, undefined, adminToken)
+  const code = qrView.body.accounts && qrView.body.accounts[ACCOUNT]
+  assert.ok(code, `a parametric code for ${ACCOUNT}: ${JSON.stringify(qrView.body)}`)
+  const visitor = await json('POST', `${SANDBOX}/sandbox/accounts/${ACCOUNT}/users`, {})
+  assert.equal(visitor.status, 200, JSON.stringify(visitor.body))
+  const scanned = await json('POST', `${SANDBOX}/sandbox/phone/scan`, { openid: visitor.body.openid, ticket: code.content })
+  assert.equal(scanned.status, 200, JSON.stringify(scanned.body))
+  await page.goto(`${BASE}/admin/courses`)
+  await row.locator('[data-test="course-signups"]').click()
+  await tid('signup-dialog').waitFor()
+  const signupRow = page.locator('[data-test="signup-table"] .el-table__row', { hasText: visitor.body.openid })
+  await signupRow.waitFor()
+  assert.match(await signupRow.innerText(), /扫码关注报名/, 'the source is shown')
+  assert.match(await tid('signup-counts').innerText(), /共：1/)
+  // The dialog fades in: shoot it once Element Plus's enter transition is over.
+  await page.waitForFunction(() => !document.querySelector('.dialog-fade-enter-active'))
+  await shot('19-signups')
+  await page.keyboard.press('Escape')
+
   // --- the other pages ---------------------------------------------------------------------
   step('accounts, admins, sync history, audit log, dead letters, pushes')
   for (const [path, test, name] of [
@@ -255,6 +277,7 @@ try {
   assert.equal(await field('verify-name').inputValue(), 'MP_verify_E2eCode42.txt', 'the name is read from the file')
   await tid('verify-save').click()
   await tid('verify-url').waitFor()
+  await page.waitForFunction(() => !document.querySelector('.dialog-fade-enter-active'))
   await shot('18-verification-file')
   const served = await fetch(`${BASE}/MP_verify_E2eCode42.txt`)
   assert.equal(served.status, 200)

@@ -25,6 +25,7 @@ const zh = {
     searchPlaceholder: '搜索课程名称或讲者', startRange: '开始时间范围', createTitle: '新建课程', editTitle: '编辑课程',
     deleteConfirm: '确定删除课程「{title}」吗？已发送的推送与通知记录会保留。', qrError: '二维码生成失败', pushes: '推送记录',
   },
+  signup: { button: '报名用户', title: '报名用户', total: '共', allAccounts: '全部公众号', empty: '还没有人报名', account: '公众号', source: '来源', at: '报名时间' },
   courseStatus: { draft: '草稿', published: '已发布', cancelled: '已取消' },
   phase: { upcoming: '未开始', live: '直播中', ended: '已结束' },
   qr: {
@@ -113,6 +114,7 @@ const en = {
     searchPlaceholder: 'Title or speaker', startRange: 'Start time', createTitle: 'New course', editTitle: 'Edit course',
     deleteConfirm: 'Delete course "{title}"? Sent pushes and records are kept.', qrError: 'QR generation failed', pushes: 'Pushes',
   },
+  signup: { button: 'Sign-ups', title: 'Sign-ups', total: 'Total', allAccounts: 'All accounts', empty: 'Nobody has signed up yet', account: 'Account', source: 'Source', at: 'Signed up' },
   courseStatus: { draft: 'Draft', published: 'Published', cancelled: 'Cancelled' },
   phase: { upcoming: 'Upcoming', live: 'Live', ended: 'Ended' },
   qr: {
