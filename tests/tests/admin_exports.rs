@@ -122,7 +122,7 @@ async fn xlsx_courses_and_records_exports_work_and_bad_requests_are_refused() {
         root.post(
             "/api/courses",
             json!({"title": format!("=课程{i}"), "starts_at": (now() + chrono::Duration::days(1)).to_rfc3339(),
-                   "live_url": "https://live.example.com/x", "templates": {"wxa": {"template_id": "t"}}}),
+                   "live_url": "https://live.example.com/x", "templates": {"wxa": {"template_id": "t", "fields": {"thing1": "{title}"}}}}),
         )
         .await
         .expect(201);
@@ -293,7 +293,12 @@ async fn exports_hold_only_the_callers_scope_as_it_is_when_the_file_is_written()
     ] {
         let templates: serde_json::Map<String, Value> = accounts
             .iter()
-            .map(|a| ((*a).to_string(), json!({"template_id": "t"})))
+            .map(|a| {
+                (
+                    (*a).to_string(),
+                    json!({"template_id": "t", "fields": {"thing1": "{title}"}}),
+                )
+            })
             .collect();
         let created = root
             .post(

@@ -160,6 +160,53 @@ async fn sign_ups_are_listed_counted_and_scoped_with_their_source() {
     let view_b = login_as(&stack, "view-b", viewer(&[B])).await;
     assert_eq!(openids(&view_b.all_pages(&path, 10).await), on_b);
 
+    // Exported as each admin sees them.
+    let export = root
+        .export(json!({"kind": "signups", "format": "csv", "course_id": course.to_string()}))
+        .await;
+    assert_eq!(export["status"], "succeeded", "{export}");
+    assert_eq!(export["rows"], 4);
+    let csv = stack
+        .http
+        .get(export["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csv = csv.trim_start_matches('\u{feff}');
+    assert!(
+        csv.starts_with("课程编号,公众号,openid,unionid,来源,报名时间"),
+        "{csv}"
+    );
+    assert!(csv.contains(&format!("{A},{newcomer},")), "{csv}");
+    assert!(
+        csv.contains("扫码关注报名") && csv.contains("扫码报名"),
+        "{csv}"
+    );
+    let mine = op
+        .export(json!({"kind": "signups", "format": "xlsx", "course_id": course.to_string()}))
+        .await;
+    assert_eq!(
+        mine["rows"], 2,
+        "an operator exports its accounts' sign-ups: {mine}"
+    );
+    let refused = op
+        .post(
+            "/api/exports",
+            json!({"kind": "signups", "format": "csv", "course_id": course.to_string(), "account_id": B}),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let absent = op
+        .post(
+            "/api/exports",
+            json!({"kind": "signups", "format": "csv", "course_id": only_b.to_string()}),
+        )
+        .await;
+    assert_eq!(absent.status, 404);
+
     // Bad input is a clear 422.
     assert_eq!(
         root.get(&format!("{path}?account_id=a%20b")).await.status,

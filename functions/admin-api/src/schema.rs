@@ -151,7 +151,7 @@ pub fn export_status() -> Object {
 /// `ExportKind`.
 pub fn export_kind() -> Object {
     string_enum(
-        &["courses", "followers", "deliveries"],
+        &["courses", "followers", "deliveries", "signups"],
         "直播课程 / 关注用户 / 通知记录",
     )
 }

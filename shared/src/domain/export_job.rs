@@ -59,6 +59,8 @@ pub enum ExportKind {
     Followers,
     /// 通知记录.
     Deliveries,
+    /// 报名用户 of one course.
+    Signups,
 }
 
 /// Where an export job is.

@@ -1,4 +1,4 @@
-//! 导出: courses, followers and notification records as CSV or XLSX. `POST /api/exports`
+//! 导出: courses, followers, notification records and a course's sign-ups as CSV or XLSX. `POST /api/exports`
 //! validates the request and queues an export job; the export worker
 //! (`src/bin/export-worker.rs`) streams the file into S3; `GET /api/exports/{export_id}` gives
 //! its status and, once written, a presigned link.
@@ -22,8 +22,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
 use livenotify::blobs::{DEFAULT_LINK_TTL, export_key, presign_get};
 use livenotify::domain::{
-    Course, CourseStatus, Delivery, DeliveryStatus, EXPORT_RETENTION_DAYS, ExportJob, ExportJobId,
-    ExportJobStatus, ExportKind, Follower, PushId, Scope, now,
+    AccountId, Course, CourseId, CourseStatus, Delivery, DeliveryStatus, EXPORT_RETENTION_DAYS,
+    ExportJob, ExportJobId, ExportJobStatus, ExportKind, Follower, PushId, Scope, SignUp,
+    SignUpSource, now,
 };
 use livenotify::export::{Cell, ExportFormat, ExportWriter, S3MultipartSink};
 use livenotify::jobs::ExportJobMessage;
@@ -85,6 +86,16 @@ pub enum ExportRequest {
         from: Option<DateTime<Utc>>,
         /// Created at or before.
         to: Option<DateTime<Utc>>,
+    },
+    /// 报名用户 of one course (through the caller's accounts).
+    Signups {
+        /// File format.
+        #[schema(schema_with = crate::schema::export_format)]
+        format: ExportFormat,
+        /// Course.
+        course_id: String,
+        /// Only sign-ups through this account.
+        account_id: Option<String>,
     },
 }
 
@@ -212,6 +223,26 @@ fn delivery_row(d: &Delivery) -> Vec<Cell> {
     ]
 }
 
+const SIGNUP_HEADERS: [&str; 6] = [
+    "课程编号",
+    "公众号",
+    "openid",
+    "unionid",
+    "来源",
+    "报名时间",
+];
+
+fn signup_row(s: &SignUp) -> Vec<Cell> {
+    vec![
+        s.course_id.to_string().into(),
+        s.account_id.to_string().into(),
+        s.openid.clone().into(),
+        s.unionid.clone().unwrap_or_default().into(),
+        s.source.map_or("未记录", SignUpSource::label).into(),
+        time(Some(s.signed_up_at)),
+    ]
+}
+
 /// Writes every page of a list, then completes the upload (aborting it on any error).
 macro_rules! drain_pages {
     ($writer:expr, $row:expr, |$page:ident| $fetch:expr) => {{
@@ -246,6 +277,7 @@ pub(crate) enum Plan {
         livenotify::store::FollowerFilter,
     ),
     Pushes(Vec<PushId>, livenotify::store::DeliveryFilter),
+    Signups(CourseId, Option<AccountId>, Scope),
 }
 
 impl ExportRequest {
@@ -254,7 +286,8 @@ impl ExportRequest {
         match self {
             Self::Courses { format, .. }
             | Self::Followers { format, .. }
-            | Self::Deliveries { format, .. } => *format,
+            | Self::Deliveries { format, .. }
+            | Self::Signups { format, .. } => *format,
         }
     }
 
@@ -264,6 +297,7 @@ impl ExportRequest {
             Self::Courses { .. } => ExportKind::Courses,
             Self::Followers { .. } => ExportKind::Followers,
             Self::Deliveries { .. } => ExportKind::Deliveries,
+            Self::Signups { .. } => ExportKind::Signups,
         }
     }
 }
@@ -373,6 +407,28 @@ pub(crate) async fn plan(store: &Store, scope: &Scope, request: &ExportRequest) 
             };
             Plan::Pushes(pushes, filter)
         }
+        ExportRequest::Signups {
+            course_id: course,
+            account_id: account,
+            ..
+        } => {
+            let course = course_id(&course)?;
+            let account = account.as_deref().map(account_id).transpose()?;
+            if let Some(account) = &account
+                && !scope.contains(account)
+            {
+                return Err(ApiError::Forbidden(format!(
+                    "无权查看公众号 {account} 的数据"
+                )));
+            }
+            if !scope.sees_course(&store.get_course(course).await?) {
+                return Err(ApiError::NotFound {
+                    entity: "course",
+                    id: course.to_string(),
+                });
+            }
+            Plan::Signups(course, account, scope.clone())
+        }
     })
 }
 
@@ -402,6 +458,7 @@ pub(crate) async fn write(
         ExportKind::Courses => ("直播课程", &COURSE_HEADERS),
         ExportKind::Followers => ("关注用户", &FOLLOWER_HEADERS),
         ExportKind::Deliveries => ("通知记录", &DELIVERY_HEADERS),
+        ExportKind::Signups => ("报名用户", &SIGNUP_HEADERS),
     };
     let key = export_key(id, format.extension());
     let sink = S3MultipartSink::start(
@@ -428,6 +485,14 @@ pub(crate) async fn write(
                     .search_deliveries_by_push(push, &filter, &page));
             }
         }
+        Plan::Signups(course, account, scope) => {
+            drain_pages!(writer, signup_row, |page| store.list_course_signups(
+                course,
+                &scope,
+                account.as_ref(),
+                &page
+            ));
+        }
     }
     let done = writer.finish().await.map_err(ApiError::internal)?;
     let file_name = format!(
@@ -452,7 +517,7 @@ pub struct ExportJobView {
     /// `pending`, `running`, `succeeded` or `failed`.
     #[schema(schema_with = crate::schema::export_status)]
     pub status: ExportJobStatus,
-    /// `courses`, `followers` or `deliveries`.
+    /// `courses`, `followers`, `deliveries` or `signups`.
     #[schema(schema_with = crate::schema::export_kind)]
     pub kind: ExportKind,
     /// File format.
