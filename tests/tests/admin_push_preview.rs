@@ -97,8 +97,23 @@ async fn preview_renders_the_message_as_sent_and_refuses_what_wechat_would_refus
         "{text}"
     );
 
-    // Title longer than a `thing` field's 20 characters.
-    let long = create_course(&root, "一个非常非常非常非常非常非常长的课程标题超过二十字").await;
+    // Title longer than a `thing` field's 20 characters: refused when saved, so this course
+    // is one stored before that rule (written to the table directly).
+    let long_title = "一个非常非常非常非常非常非常长的课程标题超过二十字";
+    let refused = root.post("/api/courses", course_body(long_title)).await;
+    assert_eq!(
+        refused.status, 422,
+        "saving it is refused: {}",
+        refused.body
+    );
+    let long = create_course(&root, "短标题").await;
+    let mut stored = stack
+        .store()
+        .get_course(long.parse().unwrap())
+        .await
+        .unwrap();
+    stored.title = long_title.into();
+    stack.store().update_course(&stored).await.unwrap();
     let reply = root
         .post(
             "/api/pushes/preview",

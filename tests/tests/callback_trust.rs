@@ -255,3 +255,136 @@ async fn a_retry_during_a_slow_apply_that_fails_is_told_to_retry_never_success()
     );
     stack.shutdown().await;
 }
+
+/// The function's router over the stack's table with `fault` before every apply, served on a
+/// port of its own; its callback URL for `appid`.
+async fn serve_with_fault(
+    stack: &TestStack,
+    appid: &str,
+    fault: wechat_callback::ApplyFault,
+) -> String {
+    let mut state = wechat_callback::AppState::new(stack.platform.clone());
+    state.apply_fault = Some(fault);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, wechat_callback::router(state)).await;
+    });
+    format!("{base}/wechat/{appid}")
+}
+
+async fn follower_count(stack: &TestStack, appid: &str) -> u64 {
+    stack
+        .store()
+        .get_account(&AccountId::new(appid).unwrap())
+        .await
+        .unwrap()
+        .follower_count
+}
+
+#[tokio::test]
+async fn an_apply_that_outlasts_its_budget_is_released_and_the_retry_applies_it_once() {
+    let stack = TestStack::start().await;
+    stack
+        .add_account(SandboxAccount::service(PLAIN), EncryptionMode::Plaintext)
+        .await;
+    // The first apply hangs past the 4 s budget (a table that stopped answering).
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let url = serve_with_fault(
+        &stack,
+        PLAIN,
+        Arc::new(move || {
+            let first = seen.fetch_add(1, Ordering::SeqCst) == 0;
+            Box::pin(async move {
+                if first {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                Ok(())
+            })
+        }),
+    )
+    .await;
+    let token = stack.sandbox.account(PLAIN).unwrap().token;
+    let ts = now().timestamp();
+    let query = signed_query(&token, ts, "budget");
+    let body = subscribe_xml("o_budget", ts);
+
+    let started = std::time::Instant::now();
+    let first = post(&stack.http, &url, &query, body.clone()).await;
+    let took = started.elapsed();
+    assert_eq!(
+        first.0, 503,
+        "not success for an event not applied: {}",
+        first.1
+    );
+    // Cut at the 4 s budget, long before the 30 s hang would end (the exact time depends on
+    // this machine's moto; in AWS the answer comes inside WeChat's 5 s wait).
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_secs(20),
+        "the apply was given its budget, then cut: {took:?}"
+    );
+    assert!(!follows(&stack, PLAIN, "o_budget").await);
+    // The claim was released, not left "applying" for its lease: the retry applies it.
+    let retry = post(&stack.http, &url, &query, body.clone()).await;
+    assert_eq!(retry.0, 200, "{}", retry.1);
+    assert!(follows(&stack, PLAIN, "o_budget").await);
+    assert_eq!(follower_count(&stack, PLAIN).await, 1, "counted once");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_caller_that_hangs_up_does_not_leave_the_event_applying() {
+    let stack = TestStack::start().await;
+    stack
+        .add_account(SandboxAccount::service(PLAIN), EncryptionMode::Plaintext)
+        .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let applying = Arc::new(tokio::sync::Notify::new());
+    let started = applying.clone();
+    let url = serve_with_fault(
+        &stack,
+        PLAIN,
+        Arc::new(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+            started.notify_one();
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(1000)).await;
+                Ok(())
+            })
+        }),
+    )
+    .await;
+    let token = stack.sandbox.account(PLAIN).unwrap().token;
+    let ts = now().timestamp();
+    let query = signed_query(&token, ts, "hangup");
+    let body = subscribe_xml("o_hangup", ts);
+    // The caller hangs up while the event is being applied (as API Gateway or WeChat may).
+    let caller = {
+        let (http, url, query, body) =
+            (stack.http.clone(), url.clone(), query.clone(), body.clone());
+        tokio::spawn(async move { post(&http, &url, &query, body).await })
+    };
+    applying.notified().await;
+    caller.abort();
+    assert!(caller.await.is_err(), "the caller hung up");
+    // The apply went on without the caller and ended "applied": the retry is answered from
+    // the record, not told to retry for the rest of a lease, and nothing ran twice.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !follows(&stack, PLAIN, "o_hangup").await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the event was not applied after the caller left"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Give the task the moment between its last write and "applied".
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let retry = post(&stack.http, &url, &query, body).await;
+    assert_eq!(retry.0, 200, "{}", retry.1);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(follower_count(&stack, PLAIN).await, 1);
+    stack.shutdown().await;
+}

@@ -271,17 +271,13 @@ impl Batch<'_> {
     }
 
     /// WeChat says `openid` no longer follows: marked unsubscribed and, as the unsubscribe
-    /// callback does, counted out of the account's followers once (with the state change).
+    /// callback does, counted out of the account's followers once (in the same transaction).
     async fn unfollowed(&self, openid: &str) -> Result<(), StoreError> {
-        let store = &self.deps.platform.store;
-        if store
-            .mark_unsubscribed(&self.push.account_id, openid, now())
-            .await?
-        {
-            store
-                .adjust_follower_count(&self.push.account_id, -1)
-                .await?;
-        }
+        self.deps
+            .platform
+            .store
+            .unsubscribe_follower(&self.push.account_id, openid, now())
+            .await?;
         Ok(())
     }
 

@@ -15,15 +15,21 @@ use axum::response::{IntoResponse, Response};
 use livenotify::domain::now;
 use livenotify::store::CallbackClaim;
 use livenotify::wechat::callback::{self, CallbackQuery};
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
 /// WeChat retries within seconds; markers outlive that by far, and then expire (TTL).
 const DEDUPE_TTL: Duration = Duration::from_secs(3600);
-/// How long an attempt holds an event it is applying. Longer than the function may run
-/// (its timeout is 10 s), so a live attempt is never taken over; an attempt that died is
-/// taken over by WeChat's retry after this.
-const APPLY_LEASE: Duration = Duration::from_secs(30);
+/// Longest an attempt applies an event before it gives up, releases its claim and answers
+/// 503: inside the function's 5 s timeout (template.yaml) and WeChat's 5 s wait, so that a
+/// slow apply ends in a release this attempt makes, not in a claim a killed one leaves.
+const APPLY_BUDGET: Duration = Duration::from_secs(4);
+/// How long an attempt holds an event it is applying: longer than any attempt can still be
+/// applying (the budget, and the 5 s after which Lambda stops the function anyway), so a
+/// live attempt is never taken over; short enough that when an attempt died mid-apply,
+/// WeChat's second retry (about 10 s after the first try) takes the event over.
+const APPLY_LEASE: Duration = Duration::from_secs(7);
 
 /// Handles one callback.
 pub async fn receive(
@@ -107,7 +113,7 @@ pub async fn receive(
 /// Applies (once) and answers a verified, parsed callback.
 async fn respond(
     state: &AppState,
-    ctx: &CallbackAccount,
+    ctx: &Arc<CallbackAccount>,
     opened: &callback::Opened,
     incoming: &callback::Incoming,
 ) -> Response {
@@ -116,7 +122,7 @@ async fn respond(
     let dedupe_key = incoming.dedupe_key(&opened.xml);
     let store = &state.platform.store;
     let owner = ulid::Ulid::new().to_string();
-    let lease = chrono::Duration::from_std(APPLY_LEASE).unwrap_or(chrono::Duration::seconds(30));
+    let lease = chrono::Duration::from_std(APPLY_LEASE).unwrap_or(chrono::Duration::seconds(7));
     let ttl = chrono::Duration::from_std(DEDUPE_TTL).unwrap_or(chrono::Duration::hours(1));
     let claim = match store
         .claim_callback(account_id, &dedupe_key, &owner, at, at + lease, at + ttl)
@@ -129,30 +135,31 @@ async fn respond(
         }
     };
     let outcome = match claim {
-        CallbackClaim::First => match apply(state, ctx, incoming, at).await {
-            Ok(outcome) => {
-                match store.finish_callback(account_id, &dedupe_key, &owner).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::warn!("the apply lease ran out before the event was applied")
-                    }
-                    // Applied; the claim stays "applying" until its lease ends, then a retry
-                    // would apply again: every effect is idempotent for that case.
-                    Err(e) => tracing::error!(error = %e, "cannot mark the event applied"),
+        CallbackClaim::First => {
+            // In a task of its own: if the caller hangs up, the apply still ends in "applied"
+            // or a release, never in a claim left "applying" by a dropped future.
+            let task = tokio::spawn(
+                apply_claimed(
+                    state.clone(),
+                    ctx.clone(),
+                    incoming.clone(),
+                    at,
+                    dedupe_key,
+                    owner,
+                )
+                .in_current_span(),
+            );
+            match task.await {
+                Ok(Some(outcome)) => outcome,
+                Ok(None) => {
+                    return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
                 }
-                outcome
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "applying the callback failed; releasing it for WeChat's retry");
-                if let Err(e) = store
-                    .release_callback(account_id, &dedupe_key, &owner)
-                    .await
-                {
-                    tracing::error!(error = %e, "cannot release dedupe marker");
+                Err(e) => {
+                    tracing::error!(error = %e, "the apply task failed");
+                    return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
                 }
-                return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
             }
-        },
+        }
         CallbackClaim::Applying => {
             tracing::info!("retry of a callback still being applied; asking WeChat to retry");
             return (StatusCode::SERVICE_UNAVAILABLE, "still applying, try again").into_response();
@@ -191,6 +198,44 @@ async fn respond(
                 .into_response()
         }
     }
+}
+
+/// Applies a claimed event within [`APPLY_BUDGET`], then marks it applied (`Some` reply) or,
+/// when it failed or ran out of time, releases the claim for WeChat's retry (`None`).
+async fn apply_claimed(
+    state: AppState,
+    ctx: Arc<CallbackAccount>,
+    incoming: callback::Incoming,
+    at: livenotify::domain::Timestamp,
+    dedupe_key: String,
+    owner: String,
+) -> Option<Outcome> {
+    let store = &state.platform.store;
+    let account_id = &ctx.account.id;
+    let failure = match tokio::time::timeout(APPLY_BUDGET, apply(&state, &ctx, &incoming, at)).await
+    {
+        Ok(Ok(outcome)) => {
+            match store.finish_callback(account_id, &dedupe_key, &owner).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!("the apply lease ran out before the event was applied"),
+                // Applied; the claim stays "applying" until its lease ends, then a retry
+                // applies again: every effect is idempotent for that case.
+                Err(e) => tracing::error!(error = %e, "cannot mark the event applied"),
+            }
+            return Some(outcome);
+        }
+        Ok(Err(e)) => e,
+        // Dropping the apply stops it at its next await; what it wrote is idempotent.
+        Err(_) => format!("not applied within {} s", APPLY_BUDGET.as_secs()),
+    };
+    tracing::error!(error = %failure, "applying the callback failed; releasing it for WeChat's retry");
+    if let Err(e) = store
+        .release_callback(account_id, &dedupe_key, &owner)
+        .await
+    {
+        tracing::error!(error = %e, "cannot release dedupe marker");
+    }
+    None
 }
 
 /// Applies the event, after the test seam if one is set.

@@ -4,9 +4,10 @@
 use super::keys::{self, Index, IndexKey, Key};
 use super::{
     Filter, Page, PageRequest, Query, Store, StoreError, StoreResult, Stored, key_attributes,
+    to_item,
 };
 use crate::domain::{AccountId, Follower, Timestamp, sort_key_time};
-use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, Select, TransactWriteItem, Update};
 use std::collections::HashMap;
 
 impl Stored for Follower {
@@ -161,6 +162,81 @@ impl Store {
             .send()
             .await;
         super::error::applied("UpdateItem", result)
+    }
+
+    /// Writes `follower` (subscribed) and counts it on its account, in one transaction, unless
+    /// it is already a subscribed follower; then it is only written. An attempt cut short can
+    /// leave neither a counted follower unwritten nor a written one uncounted, so a retry
+    /// counts exactly once. Returns whether it was counted.
+    pub async fn subscribe_follower(&self, follower: &Follower) -> StoreResult<bool> {
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(to_item(follower)?))
+            .condition_expression("attribute_not_exists(PK) OR subscribed = :f")
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .build()
+            .map_err(build_error)?;
+        let count = self.count_change(&follower.account_id, 1)?;
+        let result = self
+            .client()
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await;
+        if super::error::applied("TransactWriteItems", result)? {
+            return Ok(true);
+        }
+        // Already subscribed (or the account is gone): the follower is written, not counted.
+        self.put_follower(follower).await?;
+        Ok(false)
+    }
+
+    /// Marks a subscribed follower unsubscribed and counts it off its account, in one
+    /// transaction; false (nothing changed) if it was not a subscribed follower.
+    pub async fn unsubscribe_follower(
+        &self,
+        account: &AccountId,
+        openid: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        // Unfollowers sort by when they left.
+        let state = keys::follower_by_state(account, false, Some(at), openid);
+        let mark = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::follower(account, openid))))
+            .update_expression("SET subscribed = :f, unsubscribed_at = :at, updated_at = :at, #g2pk = :g2pk, #g2sk = :g2sk")
+            .condition_expression("subscribed = :t")
+            .expression_attribute_names("#g2pk", Index::Gsi2.pk())
+            .expression_attribute_names("#g2sk", Index::Gsi2.sk())
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":at", AttributeValue::S(sort_key_time(at)))
+            .expression_attribute_values(":g2pk", AttributeValue::S(state.pk))
+            .expression_attribute_values(":g2sk", AttributeValue::S(state.sk))
+            .build()
+            .map_err(build_error)?;
+        let count = self.count_change(account, -1)?;
+        let result = self
+            .client()
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(mark).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await;
+        super::error::applied("TransactWriteItems", result)
+    }
+
+    /// The account's follower count moved by `delta` (inside a transaction).
+    fn count_change(&self, account: &AccountId, delta: i64) -> StoreResult<Update> {
+        Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key_attributes(&keys::account(account))))
+            .update_expression("ADD follower_count :d")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+            .build()
+            .map_err(build_error)
     }
 
     /// Number of followers of an account in a state (a key-only count query, paged).
@@ -356,5 +432,13 @@ impl Store {
                 None => return Ok(()),
             }
         }
+    }
+}
+
+fn build_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Dynamo {
+        operation: "TransactWriteItems",
+        code: "Build".into(),
+        message: e.to_string(),
     }
 }

@@ -60,9 +60,11 @@ pub async fn subscribed(
     if follower.unionid.is_none() {
         follower.unionid = lookup_unionid(platform, account, openid).await;
     }
-    store.put_follower(&follower).await?;
-    if !was_subscribed {
-        store.adjust_follower_count(&account.id, 1).await?;
+    if was_subscribed {
+        store.put_follower(&follower).await?;
+    } else {
+        // Written and counted together: a retry after a cut-short attempt counts once.
+        store.subscribe_follower(&follower).await?;
     }
     Ok(follower)
 }
@@ -75,8 +77,8 @@ pub async fn unsubscribed(
     at: Timestamp,
 ) -> StoreResult<()> {
     let store = &platform.store;
-    if store.mark_unsubscribed(&account.id, openid, at).await? {
-        return store.adjust_follower_count(&account.id, -1).await;
+    if store.unsubscribe_follower(&account.id, openid, at).await? {
+        return Ok(());
     }
     if store.find_follower(&account.id, openid).await?.is_none() {
         // Someone who followed before the platform knew the account: keep the history.

@@ -104,11 +104,23 @@ pub fn open(
             true
         }
         // Plaintext accounts get plaintext from WeChat; an encrypted body with a valid
-        // msg_signature is at least as trustworthy, so it is opened too.
-        CallbackMode::Plaintext => query
-            .encrypt_type
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case("aes")),
+        // msg_signature is at least as trustworthy, so it is opened too. A msg_signature
+        // beside a plaintext body is not something WeChat sends: refused, not ignored.
+        CallbackMode::Plaintext => {
+            let aes = query
+                .encrypt_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("aes"));
+            if !aes
+                && query
+                    .msg_signature
+                    .as_deref()
+                    .is_some_and(|m| !m.is_empty())
+            {
+                return Err(CallbackError::BadSignature);
+            }
+            aes
+        }
     };
     let text = std::str::from_utf8(body).map_err(|_| CallbackError::NotUtf8)?;
     let xml = if encrypted {
@@ -133,7 +145,9 @@ pub fn open(
         encrypted,
         timestamp: timestamp.to_string(),
         nonce: nonce.to_string(),
-        signature: signature.to_string(),
+        // One spelling per signature (verification accepts any case): the replay record
+        // is keyed on it, so an upper-case copy must not land on another key.
+        signature: signature.to_ascii_lowercase(),
         body_digest: hex::encode(Sha256::digest(body)),
     })
 }
@@ -185,6 +199,28 @@ mod tests {
             &encrypt,
         ));
         (q, body, encrypt)
+    }
+
+    #[test]
+    fn a_signature_in_any_case_is_recorded_in_one_spelling() {
+        let lower = query(NOW);
+        let mut upper = query(NOW);
+        upper.signature = upper.signature.map(|s| s.to_ascii_uppercase());
+        let open_plain =
+            |q: &CallbackQuery| open(q, b"<xml/>", TOKEN, None, CallbackMode::Plaintext, NOW);
+        let a = open_plain(&lower).unwrap();
+        let b = open_plain(&upper).unwrap();
+        // The replay record's key: an upper-case copy of a seen query must meet its record.
+        assert_eq!(a.signature, b.signature);
+        assert_eq!(a.signature, a.signature.to_ascii_lowercase());
+    }
+
+    #[test]
+    fn a_plaintext_body_with_a_msg_signature_is_refused() {
+        let mut q = query(NOW);
+        q.msg_signature = Some("0".repeat(40));
+        let refused = open(&q, b"<xml/>", TOKEN, None, CallbackMode::Plaintext, NOW);
+        assert_eq!(refused.unwrap_err(), CallbackError::BadSignature);
     }
 
     #[test]
