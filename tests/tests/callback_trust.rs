@@ -128,6 +128,17 @@ async fn a_signed_query_is_good_for_one_body_only() {
     // The same signed query with another body (a URL lifted from a log): refused.
     let replayed = post(&stack.http, &url, &query, subscribe_xml("o_second", ts)).await;
     assert_eq!(replayed.0, 403, "{}", replayed.1);
+    // The same signature in upper case (WeChat's check accepts any case) is the same query.
+    let shouted: Vec<_> = query
+        .iter()
+        .map(|(k, v)| match *k {
+            "signature" => (*k, v.to_ascii_uppercase()),
+            _ => (*k, v.clone()),
+        })
+        .collect();
+    let replayed = post(&stack.http, &url, &shouted, subscribe_xml("o_upper", ts)).await;
+    assert_eq!(replayed.0, 403, "an upper-case copy: {}", replayed.1);
+    assert!(!follows(&stack, PLAIN, "o_upper").await);
     assert!(follows(&stack, PLAIN, "o_first").await);
     assert!(!follows(&stack, PLAIN, "o_second").await);
     let account = stack
