@@ -56,8 +56,7 @@ pub async fn create_admin(stack: &TestStack, username: &str, role: Role) {
         role,
         password_hash: admin_api::auth::hash_password(PASSWORD).expect("hash"),
         disabled: false,
-        failed_logins: 0,
-        locked_until: None,
+        session_epoch: 0,
         created_at: at,
         updated_at: at,
     };

@@ -98,8 +98,9 @@ async fn five_failed_logins_lock_the_username_until_a_super_admin_unlocks_it() {
     assert!(locked.body["details"]["locked_until"].is_string());
     // Even the right password is refused while locked.
     assert_eq!(attempt(PASSWORD).await.status, 429);
-    let stored = stack.store().find_admin("alice").await.unwrap().unwrap();
-    assert!(stored.locked_until.is_some());
+    let shown = root.get("/api/admins/alice").await.expect(200);
+    assert!(shown["locked_until"].is_string(), "{shown}");
+    assert_eq!(shown["locked_from"], json!(["127.0.0.1"]));
 
     root.patch("/api/admins/alice", json!({"unlock": true}))
         .await

@@ -777,8 +777,7 @@ async fn admins_audit_sync_runs_lease_and_dedupe() {
         role: Role::SuperAdmin,
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$abc$def".into(),
         disabled: false,
-        failed_logins: 0,
-        locked_until: None,
+        session_epoch: 0,
         created_at: now(),
         updated_at: now(),
     };
@@ -796,12 +795,23 @@ async fn admins_audit_sync_runs_lease_and_dedupe() {
     };
     store.create_admin(&op).await.unwrap();
     assert_eq!(store.find_admin("op").await.unwrap(), Some(op.clone()));
-    let mut locked = op.clone();
-    locked.failed_logins = 5;
-    store.update_admin(&locked).await.unwrap();
+    // Updates are conditional on the session epoch read: a stale one is a conflict.
+    let mut renamed = op.clone();
+    renamed.display_name = "运营".into();
+    store.update_admin(&renamed, 0).await.unwrap();
+    store.end_sessions("op").await.unwrap();
+    let stored = store.find_admin("op").await.unwrap().unwrap();
     assert_eq!(
-        store.find_admin("op").await.unwrap().unwrap().failed_logins,
-        5
+        (stored.display_name.as_str(), stored.session_epoch),
+        ("运营", 1)
+    );
+    assert!(matches!(
+        store.update_admin(&renamed, 0).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(
+        store.find_admin("op").await.unwrap().unwrap().session_epoch,
+        1
     );
     assert_eq!(
         store

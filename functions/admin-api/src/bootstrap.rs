@@ -45,8 +45,7 @@ pub async fn ensure_super_admin(
         role: Role::SuperAdmin,
         password_hash: hash_password(password).map_err(|e| BootstrapError::Hash(e.to_string()))?,
         disabled: false,
-        failed_logins: 0,
-        locked_until: None,
+        session_epoch: 0,
         created_at: at,
         updated_at: at,
     };

@@ -33,6 +33,12 @@ pub enum ApiError {
     /// No or an invalid bearer token.
     #[error("unauthenticated")]
     Unauthenticated,
+    /// A token whose session was ended (logout, password, role or scope change, disable).
+    #[error("session ended")]
+    SessionEnded,
+    /// A token past its lifetime.
+    #[error("session expired")]
+    SessionExpired,
     /// Wrong username or password.
     #[error("invalid credentials")]
     InvalidCredentials,
@@ -83,7 +89,10 @@ impl ApiError {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated
+            | Self::SessionEnded
+            | Self::SessionExpired
+            | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::LoginLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::NoRoute => StatusCode::NOT_FOUND,
@@ -111,6 +120,16 @@ impl ApiError {
             Self::Unauthenticated => (
                 "unauthenticated",
                 "请先登录".to_string(),
+                serde_json::Value::Null,
+            ),
+            Self::SessionEnded => (
+                "session_ended",
+                "登录已失效（已退出登录，或密码、角色、公众号范围已变更），请重新登录".to_string(),
+                serde_json::Value::Null,
+            ),
+            Self::SessionExpired => (
+                "session_expired",
+                "登录已过期，请重新登录".to_string(),
                 serde_json::Value::Null,
             ),
             Self::InvalidCredentials => (

@@ -71,6 +71,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(health::health))
         .routes(routes!(openapi::document))
         .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(admins::list, admins::create))
         .routes(routes!(admins::get, admins::update, admins::delete))

@@ -192,11 +192,16 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let mut http_stop = stop.clone();
     tasks.spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|stop| *stop).await;
-            })
-            .await;
+        // The TCP peer is the client's address (login throttling counts by it), as
+        // API Gateway's sourceIp is deployed.
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|stop| *stop).await;
+        })
+        .await;
         if let Err(e) = served {
             tracing::error!(error = %e, "gateway http server stopped");
         }

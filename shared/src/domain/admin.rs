@@ -120,12 +120,11 @@ pub struct AdminUser {
     /// Cannot log in.
     #[serde(default)]
     pub disabled: bool,
-    /// Consecutive failed logins, for throttling.
+    /// Tokens carry the epoch they were issued in; moving it on (logout, a password, role or
+    /// scope change, a disable) ends every token issued before. Failed logins are counted
+    /// apart (`store::login_throttle`), so a login never rewrites this record.
     #[serde(default)]
-    pub failed_logins: u32,
-    /// Refuse logins until then.
-    #[serde(default)]
-    pub locked_until: Option<Timestamp>,
+    pub session_epoch: u64,
     /// Created.
     pub created_at: Timestamp,
     /// Last change.

@@ -19,6 +19,8 @@
 //! | audit entry  | `AUDIT#<id>`           | `AUDIT`                     | `AUDIT` / `<audit ulid>`                 |                                        |                             |
 //! | verification file | `VERIFYFILE#<name>`  | `VERIFYFILE`                |                                          |                                        |                             |
 //! | account's verification file | `ACCOUNT#<id>` | `VERIFYFILE`        |                                          |                                        |                             |
+//! | login failures (admin, address) | `LOGINFAIL#USER#<username>` | `ADDR#<address>` |                  |                                        |                             |
+//! | login failures (address) | `LOGINFAIL#ADDR#<address>` | `ADDR`              |                                          |                                        |                             |
 //! | export job   | `EXPORT#<ulid>`         | `EXPORT`                    | `EXPORTS#<owner>` / `<ulid>`             |                                        |                             |
 //!
 //! ULIDs sort by creation time, so "newest first" is a reverse query on a ULID sort key.
@@ -118,6 +120,21 @@ pub fn account_pk(id: &AccountId) -> String {
 /// An account.
 pub fn account(id: &AccountId) -> Key {
     key(account_pk(id), "ACCOUNT")
+}
+
+/// Partition of one admin's failed-login counters (one item per client address).
+pub fn login_failures_user_pk(username: &str) -> String {
+    format!("LOGINFAIL#USER#{username}")
+}
+
+/// Failed logins of `username` from `address`.
+pub fn login_failures_by_user(username: &str, address: &str) -> Key {
+    key(login_failures_user_pk(username), format!("ADDR#{address}"))
+}
+
+/// Failed logins from `address`, whatever the username.
+pub fn login_failures_by_address(address: &str) -> Key {
+    key(format!("LOGINFAIL#ADDR#{address}"), "ADDR")
 }
 
 /// A domain verification file, by the name WeChat fetches.

@@ -7,6 +7,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use livenotify::domain::{AccountId, AdminUser, Role};
+use livenotify::signed::TokenError;
 use std::sync::{Arc, Mutex};
 
 /// Filled by [`Caller`] with the username, read by the audit layer after the handler ran.
@@ -26,8 +27,8 @@ impl ActorSlot {
     }
 }
 
-/// An admin with a valid token, re-read from the table on every request so that disabling
-/// an admin or changing their role takes effect at once.
+/// An admin with a valid token of its current session, re-read from the table on every
+/// request so that a logout, a disable or a role change takes effect at once.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The admin.
@@ -52,14 +53,20 @@ impl FromRequestParts<AppState> for Caller {
             .platform
             .signer
             .verify(PURPOSE, token)
-            .map_err(|_| ApiError::Unauthenticated)?;
+            .map_err(|e| match e {
+                TokenError::Expired => ApiError::SessionExpired,
+                _ => ApiError::Unauthenticated,
+            })?;
         let admin = state
             .platform
             .store
             .find_admin(&claims.sub)
             .await?
-            .filter(|admin| !admin.disabled)
             .ok_or(ApiError::Unauthenticated)?;
+        // Ended sessions fail on the very next request: the epoch is read with the admin.
+        if admin.disabled || admin.session_epoch != claims.epoch {
+            return Err(ApiError::SessionEnded);
+        }
         if let Some(slot) = parts.extensions.get::<ActorSlot>() {
             slot.set(&admin.username);
         }

@@ -1,6 +1,6 @@
 //! Admin bearer tokens: signed with `SIGNING_KEY`, purpose `admin`, short-lived.
 
-use livenotify::domain::{Timestamp, now};
+use livenotify::domain::{AdminUser, Timestamp, now};
 use livenotify::signed::Signer;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -15,14 +15,18 @@ pub const TOKEN_TTL: Duration = Duration::from_secs(60 * 60);
 pub(super) struct Claims {
     /// Username.
     pub sub: String,
+    /// The admin's session epoch when issued: a token of an earlier epoch is ended.
+    #[serde(default)]
+    pub epoch: u64,
 }
 
-/// A fresh token for `username` and when it expires.
-pub fn issue_token(signer: &Signer, username: &str) -> (String, Timestamp) {
+/// A fresh token for `admin` (in its current session epoch) and when it expires.
+pub fn issue_token(signer: &Signer, admin: &AdminUser) -> (String, Timestamp) {
     let token = signer.sign(
         PURPOSE,
         &Claims {
-            sub: username.to_string(),
+            sub: admin.username.clone(),
+            epoch: admin.session_epoch,
         },
         TOKEN_TTL,
     );

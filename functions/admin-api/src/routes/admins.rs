@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::audit_layer::AuditTarget;
-use crate::auth::{SuperAdmin, hash_password};
+use crate::auth::{MAX_FAILED_LOGINS, SuperAdmin, hash_password};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pagination::{PageQuery, Paged};
@@ -41,8 +41,11 @@ pub struct AdminView {
     pub accounts: Vec<String>,
     /// Cannot log in.
     pub disabled: bool,
-    /// Logins refused until then (too many failures).
+    /// Logins refused until then from the addresses in `locked_from` (too many failures
+    /// there); shown in the admin list and detail, absent elsewhere.
     pub locked_until: Option<DateTime<Utc>>,
+    /// Client addresses this admin may not log in from until `locked_until`.
+    pub locked_from: Vec<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -68,11 +71,25 @@ impl From<AdminUser> for AdminView {
             role,
             accounts,
             disabled: admin.disabled,
-            locked_until: admin.locked_until,
+            locked_until: None,
+            locked_from: Vec::new(),
             created_at: admin.created_at,
             updated_at: admin.updated_at,
         }
     }
+}
+
+/// `admin`'s view with its login locks (read from the failure counters).
+async fn view_with_locks(state: &AppState, admin: AdminUser) -> ApiResult<AdminView> {
+    let locks = state
+        .platform
+        .store
+        .login_locks(&admin.username, MAX_FAILED_LOGINS, now())
+        .await?;
+    let mut view = AdminView::from(admin);
+    view.locked_until = locks.iter().map(|(_, until)| *until).max();
+    view.locked_from = locks.into_iter().map(|(address, _)| address).collect();
+    Ok(view)
 }
 
 /// A new admin.
@@ -105,7 +122,7 @@ pub struct AdminUpdate {
     pub accounts: Option<Vec<String>>,
     /// Disable or re-enable logins.
     pub disabled: Option<bool>,
-    /// `true` clears a login lock.
+    /// `true` clears the admin's login locks (from every address).
     #[serde(default)]
     pub unlock: bool,
 }
@@ -152,7 +169,14 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Paged<AdminView>>> {
     let page = state.platform.store.list_admins(&page.request()?).await?;
-    Ok(Json(Paged::from_page(page, AdminView::from)))
+    let mut items = Vec::with_capacity(page.items.len());
+    for admin in page.items {
+        items.push(view_with_locks(&state, admin).await?);
+    }
+    Ok(Json(Paged {
+        items,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/admins", tag = "登录与管理员", summary = "新建管理员",
@@ -188,8 +212,7 @@ pub async fn create(
         role,
         password_hash: hash,
         disabled: false,
-        failed_logins: 0,
-        locked_until: None,
+        session_epoch: 0,
         created_at: at,
         updated_at: at,
     };
@@ -210,7 +233,9 @@ pub async fn get(
     SuperAdmin(_caller): SuperAdmin,
     Path(username): Path<String>,
 ) -> ApiResult<Json<AdminView>> {
-    Ok(Json(find(&state, &username).await?.into()))
+    Ok(Json(
+        view_with_locks(&state, find(&state, &username).await?).await?,
+    ))
 }
 
 async fn find(state: &AppState, username: &str) -> ApiResult<AdminUser> {
@@ -236,6 +261,8 @@ pub async fn update(
     ApiJson(input): ApiJson<AdminUpdate>,
 ) -> ApiResult<Json<AdminView>> {
     let mut admin = find(&state, &username).await?;
+    let read_epoch = admin.session_epoch;
+    let before = (admin.role.clone(), admin.disabled);
     let mut v = Validator::new();
     if let Some(name) = &input.display_name {
         v.max_len("display_name", name, 64);
@@ -254,19 +281,33 @@ pub async fn update(
         v.add("role", "self_demotion", "不能降级或停用自己");
     }
     v.finish()?;
+    let mut end_sessions = false;
     if let Some(new) = &input.password {
         admin.password_hash = hash_password(new).map_err(ApiError::internal)?;
+        end_sessions = true;
     }
     if let Some(disabled) = input.disabled {
         admin.disabled = disabled;
     }
-    if input.unlock {
-        admin.locked_until = None;
-        admin.failed_logins = 0;
+    // A new password, role, scope or a disable ends every token issued before it.
+    if end_sessions || before != (admin.role.clone(), admin.disabled) {
+        admin.session_epoch = read_epoch + 1;
     }
     admin.updated_at = now();
-    state.platform.store.update_admin(&admin).await?;
-    Ok(Json(admin.into()))
+    let store = &state.platform.store;
+    store
+        .update_admin(&admin, read_epoch)
+        .await
+        .map_err(|e| match e {
+            livenotify::store::StoreError::Conflict { .. } => {
+                ApiError::Conflict("该管理员刚被修改或已退出登录，请刷新后重试".into())
+            }
+            other => other.into(),
+        })?;
+    if input.unlock {
+        store.clear_all_login_failures(&admin.username).await?;
+    }
+    Ok(Json(view_with_locks(&state, admin).await?))
 }
 
 #[utoipa::path(delete, path = "/api/admins/{username}", tag = "登录与管理员", summary = "删除管理员",
