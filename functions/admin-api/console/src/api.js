@@ -36,7 +36,9 @@ export async function api(method, path, body) {
     json = null
   }
   if (!response.ok) {
-    if (response.status === 401 && session.token) logout('expired')
+    // An ended session (logout elsewhere, a new password, a role or scope change) or an
+    // expired one: back to the login page, which says which.
+    if (response.status === 401 && session.token) logout(json && json.code === 'session_ended' ? 'ended' : 'expired')
     throw new ApiError(response.status, json || { message: text.slice(0, 200) || `HTTP ${response.status}` })
   }
   return json

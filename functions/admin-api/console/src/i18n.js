@@ -2,7 +2,7 @@
 import { createI18n } from 'vue-i18n'
 
 const zh = {
-  app: { title: '直播课程通知', subtitle: '管理后台', logout: '退出登录', language: 'English' },
+  app: { title: '直播课程通知', subtitle: '管理后台', logout: '退出登录', language: 'English', scope: '可管理的公众号' },
   menu: {
     live: '直播通知管理', courses: '直播课程', followers: '直播用户 / 关注用户', deliveries: '通知记录',
     pushes: '推送任务', accounts: '公众号', admins: '管理员与角色', syncRuns: '同步记录', audit: '操作日志',
@@ -16,7 +16,7 @@ const zh = {
     deleteConfirm: '确定删除吗？此操作不可恢复。', noPermission: '当前角色无此权限', notAvailable: '此功能的接口尚未部署到当前服务器',
     total: '共 {n} 条', selected: '已选 {n} 条', download: '下载', copy: '复制',
   },
-  login: { title: '登录管理后台', username: '用户名', password: '密码', submit: '登录', expired: '登录已过期，请重新登录', required: '请输入用户名和密码' },
+  login: { title: '登录管理后台', username: '用户名', password: '密码', submit: '登录', expired: '登录已过期，请重新登录', ended: '登录已失效（已退出登录，或密码、角色、公众号范围已变更），请重新登录', required: '请输入用户名和密码' },
   course: {
     title: '课程名称', speaker: '讲者', description: '简介', startsAt: '开始时间', endsAt: '结束时间', liveUrl: '直播地址',
     coverUrl: '封面图片地址', requiredAccount: '需先关注的公众号', none: '无（不限制）', templates: '模板消息', templateId: '模板 ID',
@@ -92,7 +92,7 @@ const zh = {
 }
 
 const en = {
-  app: { title: 'Live course notifications', subtitle: 'Admin console', logout: 'Log out', language: '中文' },
+  app: { title: 'Live course notifications', subtitle: 'Admin console', logout: 'Log out', language: '中文', scope: 'Accounts' },
   menu: {
     live: 'Live notifications', courses: 'Courses', followers: 'Followers', deliveries: 'Notification records', pushes: 'Pushes',
     accounts: 'Accounts', admins: 'Admins & roles', syncRuns: 'Sync history', audit: 'Audit log', deadLetters: 'Dead letters', system: 'System',
@@ -105,7 +105,7 @@ const en = {
     noPermission: 'Your role may not do this', notAvailable: 'This feature is not deployed on this server yet', total: '{n} in total',
     selected: '{n} selected', download: 'Download', copy: 'Copy',
   },
-  login: { title: 'Sign in', username: 'Username', password: 'Password', submit: 'Sign in', expired: 'Your session expired, please sign in again', required: 'Enter username and password' },
+  login: { title: 'Sign in', username: 'Username', password: 'Password', submit: 'Sign in', expired: 'Your session expired, please sign in again', ended: 'Your session was ended (signed out, or password, role or accounts changed); please sign in again', required: 'Enter username and password' },
   course: {
     title: 'Title', speaker: 'Speaker', description: 'Description', startsAt: 'Starts', endsAt: 'Ends', liveUrl: 'Live room URL',
     coverUrl: 'Cover image URL', requiredAccount: 'Must follow', none: 'None', templates: 'Template messages', templateId: 'Template id',

@@ -26,14 +26,28 @@ export function loggedIn(answer) {
   localStorage.setItem(KEY, JSON.stringify({ token: answer.token, expires_at: answer.expires_at, admin: answer.admin }))
 }
 
-/** Forgets the session; `reason` ('expired') is shown on the login page. */
+/** Forgets the session; `reason` ('expired' or 'ended') is shown on the login page (it
+ * travels in the URL: the page reloads). */
 export function logout(reason = null) {
   session.token = null
   session.expires_at = null
   session.admin = null
   session.reason = reason
   localStorage.removeItem(KEY)
-  if (!location.pathname.endsWith('/login')) location.assign('/admin/login')
+  if (!location.pathname.endsWith('/login')) location.assign(reason ? `/admin/login?reason=${reason}` : '/admin/login')
+}
+
+/** Logs out on the server too (every token of this admin ends), then here. */
+export async function signOut() {
+  const token = session.token
+  if (token) {
+    try {
+      await fetch('/api/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+    } catch {
+      /* offline: the token still ends here, and expires within the hour */
+    }
+  }
+  logout()
 }
 
 /** Role of the current admin. */
