@@ -225,11 +225,22 @@ try {
   step('followers: detail drawer with the user\'s records')
   await page.goto(`${BASE}/admin/followers/${ACCOUNT}`)
   await until('followers listed', async () => (await followerRows.count()) > 0)
+  const personOpenid = (await followerRows.nth(5).locator('.mono').first().innerText()).trim()
   await followerRows.nth(5).click()
   await tid('follower-drawer').waitFor()
   await page.locator('.el-drawer .el-table__row').first().waitFor()
   await shot('10-follower-drawer')
   await page.keyboard.press('Escape')
+  await tid('follower-drawer').waitFor({ state: 'hidden' })
+  step('followers: find one person by openid, with their records across every course')
+  await field('follower-find').fill(personOpenid)
+  await tid('follower-find-go').click()
+  await page.locator('.el-drawer .el-drawer__title', { hasText: personOpenid }).waitFor()
+  await page.locator('.el-drawer .el-table__row').first().waitFor()
+  await page.keyboard.press('Escape')
+  await field('follower-find').fill('o_nobody_here')
+  await tid('follower-find-go').click()
+  await page.locator('.el-message--error', { hasText: '没有这个 openid' }).waitFor()
 
   // --- sign-ups ----------------------------------------------------------------------------
   // After the push: the scanning phone becomes a follower, which the push counts would see.

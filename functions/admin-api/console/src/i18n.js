@@ -54,7 +54,7 @@ const zh = {
     openid: 'openid', unionid: 'unionid', subscribed: '关注状态', following: '已关注', unfollowed: '已取消关注', subscribeTime: '关注时间',
     remark: '备注', tags: '标签', scene: '关注来源', muted: '已退订通知', lastInteraction: '最近互动', syncedAt: '同步时间',
     syncNow: '立即同步', syncing: '同步中…', syncDone: '同步完成：共 {total} 人，新增 {added}，更新 {updated}，取消关注 {unsubscribed}',
-    syncFailed: '同步失败：{error}', syncQueued: '同步已提交，等待开始…', deliveries: '该用户的通知记录', chooseAccount: '请选择公众号',
+    syncFailed: '同步失败：{error}', syncQueued: '同步已提交，等待开始…', deliveries: '该用户的通知记录（全部课程）', chooseAccount: '请选择公众号', findOpenid: '按 openid 查找用户及其全部通知记录', find: '查找', notFound: '该公众号没有这个 openid 的用户',
     remarkPlaceholder: '备注包含', tagPlaceholder: '标签 ID',
   },
   account: {
@@ -143,7 +143,7 @@ const en = {
     openid: 'openid', unionid: 'unionid', subscribed: 'Following', following: 'Following', unfollowed: 'Unfollowed', subscribeTime: 'Followed at',
     remark: 'Remark', tags: 'Tags', scene: 'Source', muted: 'Muted', lastInteraction: 'Last interaction', syncedAt: 'Synced',
     syncNow: 'Sync now', syncing: 'Syncing…', syncDone: 'Sync done: {total} total, {added} added, {updated} updated, {unsubscribed} unfollowed',
-    syncFailed: 'Sync failed: {error}', syncQueued: 'Sync queued, waiting to start…', deliveries: 'Records of this user', chooseAccount: 'Choose an account',
+    syncFailed: 'Sync failed: {error}', syncQueued: 'Sync queued, waiting to start…', deliveries: 'Records of this user', chooseAccount: 'Choose an account', findOpenid: 'Find a person and all their records by openid', find: 'Find', notFound: 'No such openid on this account',
     remarkPlaceholder: 'Remark contains', tagPlaceholder: 'Tag id',
   },
   account: {
