@@ -156,6 +156,14 @@ try {
   await field('course-live-url').fill('https://live.example.com/e2e')
   await tid(`tpl-enable-${ACCOUNT}`).click()
   await field(`tpl-id-${ACCOUNT}`).fill('tpl-e2e-course')
+  // Two reminders: a day before and 15 minutes before.
+  await tid('course-reminders').click()
+  for (const m of [1440, 15]) {
+    await page.locator('.el-select-dropdown__item:visible', { hasText: `提前 ${m} 分钟` }).click()
+  }
+  await field('course-title').click()
+  await page.locator('.el-select-dropdown__item', { hasText: '提前 120 分钟' }).waitFor({ state: 'hidden' })
+  assert.match(await form.innerText(), /\{title\} \{speaker\}/, 'the placeholder hint shows the placeholders')
   await shot('03-course-form')
   await tid('course-save').click()
 
@@ -174,6 +182,7 @@ try {
   const course = courses.body.items.find((c) => c.title === title)
   assert.ok(course, 'the created course is listed by the API')
   assert.equal(new Date(course.starts_at).getTime() % (60 * 1000), 0, 'start time kept to the minute')
+  assert.deepEqual(course.reminder_minutes, [1440, 15], 'both reminders saved')
 
   // --- push it -----------------------------------------------------------------------------
   step('push dialog: preview, test-send, push to all followers of htology')

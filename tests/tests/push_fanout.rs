@@ -540,7 +540,7 @@ async fn course_reminder_goes_to_signed_up_users_once_however_often_the_tick_run
     let mut course = stack.store().get_course(created.id).await.unwrap();
     // Starts in 20 minutes, reminder 30 minutes before: due now.
     course.starts_at = livenotify::domain::now() + chrono::Duration::minutes(20);
-    course.reminder_minutes = Some(30);
+    course.reminder_minutes = vec![30];
     let course = stack.store().update_course(&course).await.unwrap();
     let signed_up = &openids[..5];
     for openid in signed_up {
@@ -606,5 +606,58 @@ async fn course_reminder_goes_to_signed_up_users_once_however_often_the_tick_run
         .await
         .unwrap();
     assert_eq!(pushes.items.len(), 1);
+
+    // A second lead time, 10 minutes before (the course moved to start in 9): that reminder
+    // goes out once too, and the 30-minute one, reached long ago for the new start, does not.
+    let mut moved = stack.store().get_course(course.id).await.unwrap();
+    moved.starts_at = livenotify::domain::now() + chrono::Duration::minutes(9);
+    moved.reminder_minutes = vec![30, 10];
+    let moved = stack.store().update_course(&moved).await.unwrap();
+    for _ in 0..3 {
+        stack
+            .platform
+            .queues
+            .push(&PushJob::Tick, Duration::ZERO)
+            .await
+            .unwrap();
+    }
+    let second = push_worker::reminders::reminder_push_id(&moved, &account.id, 10);
+    let start = Instant::now();
+    while stack.store().get_push(second).await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "second reminder never created"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_for(
+        stack.store(),
+        second,
+        &[PushStatus::Completed],
+        Duration::from_secs(60),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for openid in signed_up {
+        assert_eq!(
+            stack.sandbox.messages_to(openid).len(),
+            2,
+            "{openid}: one message per reminder"
+        );
+    }
+    let pushes = stack
+        .store()
+        .list_pushes_by_course(
+            course.id,
+            &livenotify::domain::Scope::All,
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pushes.items.len(),
+        2,
+        "the 30-minute lead was not sent again"
+    );
     stack.shutdown().await;
 }

@@ -47,7 +47,7 @@ fn new_course(starts_in: Duration) -> Course {
         cover_url: None,
         required_account: None,
         templates: BTreeMap::new(),
-        reminder_minutes: None,
+        reminder_minutes: Vec::new(),
         status: CourseStatus::Published,
         qr: None,
         permanent_qr: false,

@@ -411,7 +411,7 @@ fn course(title: &str, account: &AccountId) -> Course {
             },
         )]
         .into(),
-        reminder_minutes: None,
+        reminder_minutes: Vec::new(),
         status: CourseStatus::Published,
         qr: None,
         permanent_qr: false,

@@ -49,7 +49,7 @@ fn course(title: &str, starts_in_hours: i64) -> Course {
         cover_url: None,
         required_account: None,
         templates: BTreeMap::new(),
-        reminder_minutes: Some(30),
+        reminder_minutes: vec![30],
         status: CourseStatus::Published,
         qr: None,
         permanent_qr: false,

@@ -29,7 +29,7 @@ fn course(title: &str, starts_in: Duration, required: Option<&str>) -> Course {
         cover_url: None,
         required_account: required.map(|r| AccountId::new(r).unwrap()),
         templates: BTreeMap::new(),
-        reminder_minutes: Some(30),
+        reminder_minutes: vec![30],
         status: CourseStatus::Published,
         qr: None,
         permanent_qr: false,

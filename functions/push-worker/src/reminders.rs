@@ -1,5 +1,6 @@
-//! Automatic course reminders: N minutes before a course starts (`Course.reminder_minutes`),
-//! its signed-up users get a push on every account the course has a template for.
+//! Automatic course reminders: at each lead time before a course starts
+//! (`Course.reminder_minutes`, e.g. a day and 15 minutes), its signed-up users get a push on
+//! every account the course has a template for.
 //!
 //! A per-minute tick looks at the courses starting within the horizon. A due reminder gets a
 //! push whose id is derived from (course, account, start time, lead time), created with a
@@ -45,12 +46,26 @@ pub fn reminder_push_id(course: &Course, account: &AccountId, minutes: u32) -> P
         .unwrap_or_else(|_| PushId::generate())
 }
 
-/// The reminder lead time of `course` if its reminder is due at `at` (and it has not started).
+/// The lead time of `course`'s reminder due at `at` (before the start), if any: the nearest
+/// lead already reached. A reminder reached late (a course created or moved after its time)
+/// is still sent while less than half the way to the next one, so a late course does not get
+/// a burst of the reminders it missed; the last one before the start is sent however late.
 fn due_minutes(course: &Course, at: Timestamp) -> Option<u32> {
-    let minutes = course.reminder_minutes?;
-    let due = course.starts_at - chrono::Duration::minutes(i64::from(minutes));
-    (course.status == CourseStatus::Published && due <= at && at < course.starts_at)
-        .then_some(minutes)
+    if course.status != CourseStatus::Published || at >= course.starts_at {
+        return None;
+    }
+    let mut leads = course.reminder_minutes.clone();
+    leads.sort_unstable();
+    let minutes = |m: u32| chrono::Duration::minutes(i64::from(m));
+    let reached = leads
+        .iter()
+        .position(|m| course.starts_at - minutes(*m) <= at)?;
+    let lead = leads[reached];
+    if reached == 0 {
+        return Some(lead);
+    }
+    let late = at - (course.starts_at - minutes(lead));
+    (late * 2 <= minutes(lead - leads[reached - 1])).then_some(lead)
 }
 
 fn reminder(course: &Course, account: &AccountId, minutes: u32, at: Timestamp) -> Push {
@@ -130,7 +145,7 @@ mod tests {
     use livenotify::domain::now;
     use std::collections::BTreeMap;
 
-    fn course(minutes: Option<u32>, starts_in: i64) -> Course {
+    fn course(minutes: Vec<u32>, starts_in: i64) -> Course {
         let at = now();
         Course {
             id: CourseId::generate(),
@@ -157,18 +172,28 @@ mod tests {
     #[test]
     fn due_only_inside_the_window_before_the_start() {
         let at = now();
-        assert_eq!(due_minutes(&course(Some(30), 29), at), Some(30));
-        assert_eq!(due_minutes(&course(Some(30), 31), at), None);
-        assert_eq!(due_minutes(&course(Some(30), -1), at), None);
-        assert_eq!(due_minutes(&course(None, 5), at), None);
-        let mut draft = course(Some(30), 10);
+        assert_eq!(due_minutes(&course(vec![30], 29), at), Some(30));
+        assert_eq!(due_minutes(&course(vec![30], 31), at), None);
+        assert_eq!(due_minutes(&course(vec![30], -1), at), None);
+        assert_eq!(due_minutes(&course(vec![], 5), at), None);
+        // A day and a quarter of an hour: the day one from 24 h before, the other at 15 min.
+        let two = vec![1440, 15];
+        assert_eq!(due_minutes(&course(two.clone(), 1441), at), None);
+        assert_eq!(due_minutes(&course(two.clone(), 1439), at), Some(1440));
+        // Reached a day late, 16 minutes before: skipped, the 15-minute one comes next.
+        assert_eq!(due_minutes(&course(two.clone(), 16), at), None);
+        assert_eq!(due_minutes(&course(two.clone(), 1000), at), Some(1440));
+        assert_eq!(due_minutes(&course(two.clone(), 14), at), Some(15));
+        // Created 10 minutes before: only the nearest reminder, not the missed one too.
+        assert_eq!(due_minutes(&course(two, 10), at), Some(15));
+        let mut draft = course(vec![30], 10);
         draft.status = CourseStatus::Draft;
         assert_eq!(due_minutes(&draft, at), None);
     }
 
     #[test]
     fn reminder_ids_are_stable_and_distinct() {
-        let c = course(Some(30), 20);
+        let c = course(vec![30], 20);
         let a = AccountId::new("wxa").unwrap();
         let b = AccountId::new("wxb").unwrap();
         assert_eq!(reminder_push_id(&c, &a, 30), reminder_push_id(&c, &a, 30));

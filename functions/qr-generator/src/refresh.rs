@@ -117,7 +117,7 @@ mod tests {
             cover_url: None,
             required_account: None,
             templates: Default::default(),
-            reminder_minutes: None,
+            reminder_minutes: Vec::new(),
             status: CourseStatus::Published,
             qr: Some(CourseQrCodes {
                 landing,

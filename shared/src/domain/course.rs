@@ -55,9 +55,11 @@ pub struct Course {
     /// Template per service account used when pushing this course.
     #[serde(default)]
     pub templates: BTreeMap<AccountId, TemplateMapping>,
-    /// Minutes before the start at which signed-up users are reminded; `None` = no reminder.
-    #[serde(default)]
-    pub reminder_minutes: Option<u32>,
+    /// Lead times, in minutes before the start, at which signed-up users are reminded (e.g.
+    /// a day and a quarter of an hour); empty = no reminder. Items written when a course had
+    /// one reminder hold a number, read as a list of one.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub reminder_minutes: Vec<u32>,
     /// Editorial status.
     #[serde(default)]
     pub status: CourseStatus,
@@ -161,5 +163,59 @@ impl Course {
         } else {
             CoursePhase::Ended
         }
+    }
+}
+
+/// Reads a lead-time list from a list, a single number, or nothing.
+pub fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(u32),
+        Many(Vec<u32>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(m)) => vec![m],
+        Some(OneOrMany::Many(list)) => list,
+    })
+}
+
+#[cfg(test)]
+mod reminder_tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use std::collections::HashMap;
+
+    #[derive(Deserialize)]
+    struct Lead {
+        #[serde(default, deserialize_with = "one_or_many")]
+        reminder_minutes: Vec<u32>,
+    }
+
+    fn from_item(value: Option<AttributeValue>) -> Vec<u32> {
+        let mut item = HashMap::new();
+        if let Some(value) = value {
+            item.insert("reminder_minutes".to_string(), value);
+        }
+        let lead: Lead = serde_dynamo::from_item(item).expect("decodes");
+        lead.reminder_minutes
+    }
+
+    #[test]
+    fn old_single_reminders_and_new_lists_both_read() {
+        assert_eq!(from_item(Some(AttributeValue::N("30".into()))), vec![30]);
+        let list = AttributeValue::L(vec![
+            AttributeValue::N("1440".into()),
+            AttributeValue::N("15".into()),
+        ]);
+        assert_eq!(from_item(Some(list)), vec![1440, 15]);
+        assert_eq!(
+            from_item(Some(AttributeValue::Null(true))),
+            Vec::<u32>::new()
+        );
+        assert_eq!(from_item(None), Vec::<u32>::new());
+        let json: Lead = serde_json::from_str(r#"{"reminder_minutes": 30}"#).unwrap();
+        assert_eq!(json.reminder_minutes, vec![30]);
     }
 }

@@ -20,7 +20,7 @@ pub use admin::{AdminUser, Role, Scope};
 pub use audit::{AuditEntry, AuditOutcome};
 pub use consent::Consent;
 pub use course::{Course, CoursePhase, CourseQrCodes, CourseStatus, QrImage, TemplateMapping};
-pub use course::{QrFailure, landing_url};
+pub use course::{QrFailure, landing_url, one_or_many};
 pub use delivery::{Delivery, DeliveryStatus};
 pub use follower::Follower;
 pub use ids::{AccountId, AuditId, CourseId, IdError, PushId, SyncRunId};

@@ -123,7 +123,7 @@ pub(crate) mod tests {
             cover_url: None,
             required_account: None,
             templates: Default::default(),
-            reminder_minutes: None,
+            reminder_minutes: Vec::new(),
             status: CourseStatus::Published,
             qr: None,
             permanent_qr: false,

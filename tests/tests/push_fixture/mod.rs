@@ -122,7 +122,7 @@ pub async fn course(store: &Store, account: &AccountId, title: &str) -> Course {
                 fields,
             },
         )]),
-        reminder_minutes: None,
+        reminder_minutes: Vec::new(),
         status: CourseStatus::Published,
         qr: None,
         permanent_qr: false,

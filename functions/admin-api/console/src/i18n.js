@@ -20,8 +20,8 @@ const zh = {
   course: {
     title: '课程名称', speaker: '讲者', description: '简介', startsAt: '开始时间', endsAt: '结束时间', liveUrl: '直播地址',
     coverUrl: '封面图片地址', requiredAccount: '需先关注的公众号', none: '无（不限制）', templates: '模板消息', templateId: '模板 ID',
-    fields: '模板字段', fieldsHint: '每行一个：字段名=内容，可用 {title} {speaker} {start_time} {live_url} 等占位符',
-    reminder: '开课前提醒（分钟）', permanentQr: '使用永久二维码', status: '状态', phase: '进度', qr: '二维码', push: '推送',
+    fields: '模板字段', fieldsHint: "每行一个：字段名=内容，可用 {'{title}'} {'{speaker}'} {'{start_time}'} {'{live_url}'} 等占位符",
+    reminder: '开课前提醒（分钟）', reminderHint: '可选多个，如 1440（提前一天）、15，也可直接输入分钟数', reminderAt: '提前 {m} 分钟', permanentQr: '使用永久二维码', status: '状态', phase: '进度', qr: '二维码', push: '推送',
     searchPlaceholder: '搜索课程名称或讲者', startRange: '开始时间范围', createTitle: '新建课程', editTitle: '编辑课程',
     deleteConfirm: '确定删除课程「{title}」吗？已发送的推送与通知记录会保留。', qrError: '二维码生成失败', pushes: '推送记录',
   },
@@ -109,8 +109,8 @@ const en = {
   course: {
     title: 'Title', speaker: 'Speaker', description: 'Description', startsAt: 'Starts', endsAt: 'Ends', liveUrl: 'Live room URL',
     coverUrl: 'Cover image URL', requiredAccount: 'Must follow', none: 'None', templates: 'Template messages', templateId: 'Template id',
-    fields: 'Fields', fieldsHint: 'One per line: name=content; placeholders {title} {speaker} {start_time} {live_url} …',
-    reminder: 'Reminder (minutes before)', permanentQr: 'Permanent QR codes', status: 'Status', phase: 'Phase', qr: 'QR', push: 'Push',
+    fields: 'Fields', fieldsHint: "One per line: name=content; placeholders {'{title}'} {'{speaker}'} {'{start_time}'} {'{live_url}'} …",
+    reminder: 'Reminder (minutes before)', reminderHint: 'Several allowed, e.g. 1440 (a day before) and 15; type any number of minutes', reminderAt: '{m} minutes before', permanentQr: 'Permanent QR codes', status: 'Status', phase: 'Phase', qr: 'QR', push: 'Push',
     searchPlaceholder: 'Title or speaker', startRange: 'Start time', createTitle: 'New course', editTitle: 'Edit course',
     deleteConfirm: 'Delete course "{title}"? Sent pushes and records are kept.', qrError: 'QR generation failed', pushes: 'Pushes',
   },

@@ -59,8 +59,8 @@ pub struct CourseView {
     pub required_account: Option<String>,
     /// 各服务号的模板映射.
     pub templates: BTreeMap<String, TemplateMappingBody>,
-    /// Minutes before the start at which signed-up users are reminded.
-    pub reminder_minutes: Option<u32>,
+    /// Lead times, in minutes before the start, at which signed-up users are reminded.
+    pub reminder_minutes: Vec<u32>,
     /// Parametric codes are permanent (QR_LIMIT_STR_SCENE) rather than 30-day temporary.
     pub permanent_qr: bool,
     /// Why the last QR rendering failed, if it did.
@@ -143,8 +143,10 @@ pub struct CourseInput {
     /// 各服务号的模板映射, by account id (existing accounts).
     #[serde(default)]
     pub templates: BTreeMap<String, TemplateMappingBody>,
-    /// 开播前提醒分钟数 (0 to 10080).
-    pub reminder_minutes: Option<u32>,
+    /// 开播前提醒：minutes before the start, each 0 to 10080, at most 5 (e.g. `[1440, 15]`
+    /// for a day and a quarter of an hour before); a single number is read as one reminder.
+    #[serde(default, deserialize_with = "livenotify::domain::one_or_many")]
+    pub reminder_minutes: Vec<u32>,
     /// 永久二维码 (QR_LIMIT_STR_SCENE; default: 30-day temporary codes, refreshed).
     #[serde(default)]
     pub permanent_qr: bool,
@@ -233,6 +235,9 @@ pub async fn visible_course(state: &AppState, caller: &Caller, id: CourseId) -> 
     Ok(course)
 }
 
+/// Most reminders a course may have.
+const MAX_REMINDERS: usize = 5;
+
 /// Validates input against the table (accounts must exist) and builds the course.
 async fn build(
     state: &AppState,
@@ -254,11 +259,24 @@ async fn build(
     {
         v.add("ends_at", "before_start", "结束时间须晚于开始时间");
     }
-    if input.reminder_minutes.is_some_and(|m| m > 7 * 24 * 60) {
+    if input.reminder_minutes.iter().any(|m| *m > 7 * 24 * 60) {
         v.add(
             "reminder_minutes",
             "out_of_range",
             "提醒时间须在 0 到 10080 分钟之间",
+        );
+    }
+    let mut reminders = input.reminder_minutes.clone();
+    reminders.sort_unstable_by(|a, b| b.cmp(a));
+    reminders.dedup();
+    if reminders.len() != input.reminder_minutes.len() {
+        v.add("reminder_minutes", "duplicate", "同一提醒时间只能填一次");
+    }
+    if reminders.len() > MAX_REMINDERS {
+        v.add(
+            "reminder_minutes",
+            "too_many",
+            format!("每门课程最多 {MAX_REMINDERS} 个提醒"),
         );
     }
     let store = &state.platform.store;
@@ -316,7 +334,7 @@ async fn build(
         cover_url: input.cover_url,
         required_account,
         templates,
-        reminder_minutes: input.reminder_minutes,
+        reminder_minutes: reminders,
         status: input.status,
         qr: None,
         permanent_qr: input.permanent_qr,
